@@ -1,0 +1,45 @@
+"""gocurrent: Go's concurrency model for Python, implemented in Rust.
+
+Goroutines (``go``), channels (``Chan``, ``nilchan``) and ``select``; every
+blocking call releases the GIL, stays interruptible by Ctrl-C, and has an
+``*_async`` twin that works on the same objects from asyncio coroutines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from . import _runtime
+from ._native import Chan, ChanClosedError, nilchan, select, select_async
+
+__all__ = [
+    "Chan",
+    "ChanClosedError",
+    "go",
+    "nilchan",
+    "select",
+    "select_async",
+]
+
+
+def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwargs: Any) -> None:
+    """Runs ``fn(*args, **kwargs)`` concurrently, as Go's ``go`` statement.
+
+    A plain callable runs on the runtime's pool of threads, which reuses idle
+    threads and grows when all are busy. A coroutine function (or a coroutine
+    object) runs as a task: on the calling thread's running event loop if
+    there is one, else on the runtime's background loop. An exception that
+    escapes the goroutine is reported through ``threading.excepthook``.
+    Goroutines never keep the process alive.
+    """
+    if isinstance(fn, Coroutine):
+        if args or kwargs:
+            raise TypeError("go() takes no arguments after a coroutine object")
+        _runtime.spawn_coroutine(fn)
+    elif _runtime.is_coroutine_function(fn):
+        _runtime.spawn_coroutine(fn(*args, **kwargs))
+    elif callable(fn):
+        _runtime.spawn_thread(fn, args, kwargs)
+    else:
+        raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")

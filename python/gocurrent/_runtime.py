@@ -1,0 +1,126 @@
+"""The goroutine runtime: the thread pool's worker loop and the event loop
+that runs coroutine goroutines started outside any running loop.
+
+The pool's queue lives in Rust (``_native._submit``/``_native._next_job``);
+the loop that runs jobs is Python, so goroutines are ordinary Python threads
+(``threading.enumerate()``, profilers and ``threading.excepthook`` see them)
+and no Rust frame ever sits below user code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import os
+import threading
+import types
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from . import _native
+
+_CO_COROUTINE = inspect.CO_COROUTINE
+_counter = itertools.count(1)
+_lock = threading.Lock()
+_background_loop: asyncio.AbstractEventLoop | None = None
+# Strong references to running coroutine goroutines, until they finish.
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def report(exc: BaseException) -> None:
+    """Reports an exception that escaped a goroutine, as threading does."""
+    if isinstance(exc, SystemExit):
+        return
+    args = threading.ExceptHookArgs([type(exc), exc, exc.__traceback__, threading.current_thread()])
+    try:
+        threading.excepthook(args)
+    finally:
+        del args
+
+
+def _worker(job: tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]] | None) -> None:
+    next_job = _native._next_job
+    while job is not None:
+        fn, args, kwargs = job
+        job = None
+        try:
+            fn(*args, **kwargs)
+        except BaseException as exc:
+            report(exc)
+        # Free the goroutine's function and arguments before idling.
+        del fn, args, kwargs
+        job = next_job()
+
+
+def spawn_thread(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Runs fn(*args, **kwargs) on an idle pool thread, or on a new one."""
+    job = (fn, args, kwargs)
+    if not _native._submit(job):
+        threading.Thread(
+            target=_worker, args=(job,), name=f"goroutine-{next(_counter)}", daemon=True
+        ).start()
+
+
+def is_coroutine_function(fn: object) -> bool:
+    if type(fn) is types.FunctionType:
+        return bool(fn.__code__.co_flags & _CO_COROUTINE)
+    return inspect.iscoroutinefunction(fn)
+
+
+def _task_done(task: asyncio.Task[Any]) -> None:
+    _tasks.discard(task)
+    if not task.cancelled():
+        exc = task.exception()
+        if exc is not None:
+            report(exc)
+
+
+def _start_task(coro: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(task)
+    task.add_done_callback(_task_done)
+
+
+def _run_background_loop(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    loop.run_forever()
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The runtime's own event loop (started on first use, in a daemon thread)."""
+    global _background_loop
+    with _lock:
+        if _background_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=_run_background_loop, args=(loop,), name="gocurrent-loop", daemon=True
+            ).start()
+            _background_loop = loop
+        return _background_loop
+
+
+def spawn_coroutine(coro: Coroutine[Any, Any, Any]) -> None:
+    """Runs coro as a task: on this thread's running loop, else in the background."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        background_loop().call_soon_threadsafe(_start_task, coro)
+    else:
+        _start_task(coro)
+
+
+def _after_fork_in_child() -> None:
+    global _background_loop, _lock
+    _background_loop = None
+    _lock = threading.Lock()
+    _tasks.clear()
+    ident = threading.main_thread().ident
+    _native._after_fork_in_child(ident if ident is not None else 0)
+
+
+# Goroutines never keep the process alive, and must not re-enter the
+# interpreter while it finalizes: stop them before finalization starts.
+threading._register_atexit(_native._begin_exit)  # type: ignore[attr-defined]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

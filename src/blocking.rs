@@ -1,0 +1,178 @@
+//! The one place that turns a wait into GIL-free, signal-aware waiting.
+//!
+//! Every blocking call of gocurrent (channel operations, select, the sync
+//! primitives, the goroutine pool's idle wait) first tries its operation
+//! while attached; only if it must wait does it come here, with a waiter
+//! already registered. We then:
+//! - detach from the interpreter (release the GIL) and park;
+//! - on the main thread, park in slices and re-attach between them to run
+//!   `PyErr_CheckSignals`, so that Ctrl-C raises `KeyboardInterrupt` within
+//!   [`SIGNAL_SLICE`] (plus the handler's time);
+//! - on the way out through an exception or a timeout, withdraw the waiter
+//!   first: if it was completed meanwhile, the operation happened and we
+//!   return its result (re-arming a `KeyboardInterrupt` for the next check),
+//!   so nothing is ever lost or done twice.
+//!
+//! Interpreter shutdown: goroutines are daemon threads. A thread that
+//! re-attaches while the interpreter finalizes is terminated by CPython
+//! (`pthread_exit`, before 3.14), which must never unwind through our Rust
+//! frames. So the shutdown hook ([`begin_exit`], run by `threading`'s atexit
+//! before finalization starts) raises [`EXITING`] and waits until no thread
+//! is between "decided to re-attach" and "attached"; after that every
+//! thread that wakes from a gocurrent wait parks for ever, detached, and the
+//! process ends around it.
+
+use crate::core::waiter::Waiter;
+use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long the main thread parks before it looks at signals again.
+pub const SIGNAL_SLICE: Duration = Duration::from_millis(20);
+
+static EXITING: AtomicBool = AtomicBool::new(false);
+static REATTACHING: AtomicUsize = AtomicUsize::new(0);
+/// `PyThread_get_thread_ident()` of the main thread (signals go there only).
+static MAIN_THREAD: AtomicU64 = AtomicU64::new(0);
+
+/// Records the calling thread as the main thread (module init, after fork).
+pub fn set_main_thread(ident: u64) {
+    MAIN_THREAD.store(ident, Ordering::Relaxed);
+}
+
+// `c_ulong` is u32 on some platforms.
+#[allow(clippy::useless_conversion)]
+fn current_thread_ident() -> u64 {
+    // SAFETY: PyThread_get_thread_ident has no preconditions; it only reads
+    // the calling thread's id.
+    u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() })
+}
+
+/// True on the thread that receives signals.
+pub fn on_main_thread() -> bool {
+    current_thread_ident() == MAIN_THREAD.load(Ordering::Relaxed)
+}
+
+/// True once the interpreter has begun to exit.
+pub fn exiting() -> bool {
+    EXITING.load(Ordering::SeqCst)
+}
+
+/// The shutdown hook: from now on no gocurrent wait re-attaches.
+pub fn begin_exit(py: Python<'_>) {
+    EXITING.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        while REATTACHING.load(Ordering::SeqCst) > 0 {
+            std::thread::yield_now();
+        }
+    });
+}
+
+/// Undoes [`begin_exit`] (in a forked child, whose interpreter lives on).
+pub fn reset_after_fork() {
+    EXITING.store(false, Ordering::SeqCst);
+    REATTACHING.store(0, Ordering::SeqCst);
+}
+
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Runs `f` detached from the interpreter, then re-attaches, unless the
+/// interpreter is exiting: then the thread parks for ever, detached.
+pub fn detached<T, F>(py: Python<'_>, f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    let r = py.detach(|| {
+        let r = f();
+        REATTACHING.fetch_add(1, Ordering::SeqCst);
+        if EXITING.load(Ordering::SeqCst) {
+            REATTACHING.fetch_sub(1, Ordering::SeqCst);
+            park_forever();
+        }
+        r
+    });
+    REATTACHING.fetch_sub(1, Ordering::SeqCst);
+    r
+}
+
+/// Runs `f` attached from a thread that may not be (the timer thread, a
+/// waker): skipped once the interpreter is exiting or gone.
+pub fn attach_if_alive<F: FnOnce(Python<'_>)>(f: F) {
+    if exiting() {
+        return;
+    }
+    REATTACHING.fetch_add(1, Ordering::SeqCst);
+    if !exiting() {
+        Python::try_attach(f);
+    }
+    REATTACHING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// When a blocking call gives up.
+#[derive(Clone, Copy, Debug)]
+pub enum Deadline {
+    Never,
+    At(Instant),
+}
+
+/// Waits until `waiter` (registered by the caller, on this thread) is
+/// completed, the deadline passes, or a signal handler raises.
+/// `Ok(Some(r))`: completed with `r`. `Ok(None)`: timed out, and the waiter
+/// was withdrawn. `Err(e)`: a signal handler raised `e`, and the waiter was
+/// withdrawn. In every case the caller then removes the waiter from the
+/// queues it registered in.
+pub fn wait<R: Send>(
+    py: Python<'_>,
+    waiter: &Waiter<R>,
+    deadline: Deadline,
+) -> PyResult<Option<R>> {
+    let main = on_main_thread();
+    loop {
+        let slice = match (main, deadline) {
+            (false, Deadline::Never) => None,
+            (false, Deadline::At(d)) => Some(d),
+            (true, Deadline::Never) => Some(Instant::now() + SIGNAL_SLICE),
+            (true, Deadline::At(d)) => Some(d.min(Instant::now() + SIGNAL_SLICE)),
+        };
+        if let Some(r) = detached(py, || waiter.park(slice)) {
+            return Ok(Some(r));
+        }
+        if main && let Err(e) = py.check_signals() {
+            return match waiter.withdraw() {
+                true => Err(e),
+                false => {
+                    // Completed meanwhile: the operation happened, so its
+                    // result wins and the interrupt waits for the next check.
+                    rearm(py, e);
+                    Ok(waiter.take())
+                }
+            };
+        }
+        if let Deadline::At(d) = deadline
+            && Instant::now() >= d
+        {
+            return Ok(if waiter.withdraw() {
+                None
+            } else {
+                waiter.take()
+            });
+        }
+    }
+}
+
+/// Puts an exception raised by a signal handler back for later: Ctrl-C is
+/// re-armed, anything else reported as unraisable.
+fn rearm(py: Python<'_>, e: PyErr) {
+    if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+        // SAFETY: PyErr_SetInterrupt only sets the flag of SIGINT; attached.
+        unsafe { pyo3::ffi::PyErr_SetInterrupt() };
+    } else {
+        e.write_unraisable(py, None);
+    }
+}

@@ -1,0 +1,8 @@
+//! The pure-Rust core: no pyo3 here. Everything is generic over the value
+//! type so that `cargo test` (and loom) exercise the very code the Python
+//! binding runs, with plain integers instead of Python objects.
+
+pub mod chan;
+pub mod pool;
+pub mod sync;
+pub mod waiter;

@@ -1,0 +1,39 @@
+//! gocurrent: Go's concurrency model for Python, in Rust.
+//!
+//! `core` is pure Rust (channels, waiters, the pool's queue), `blocking` is
+//! the one place where a wait releases the GIL and watches for signals,
+//! and `py` is the thin binding layer.
+
+pub mod blocking;
+pub mod core;
+mod py;
+
+use pyo3::prelude::*;
+
+/// The native half of gocurrent; import `gocurrent` instead.
+#[pymodule(gil_used = false)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let main_ident: u64 = py
+        .import("threading")?
+        .call_method0("main_thread")?
+        .getattr("ident")?
+        .extract()?;
+    blocking::set_main_thread(main_ident);
+
+    m.add_class::<py::chan::Chan>()?;
+    m.add_class::<py::awaitable::Awaitable>()?;
+    m.add("nilchan", py::chan::Chan::nil())?;
+    m.add(
+        "ChanClosedError",
+        py.get_type::<py::chan::ChanClosedError>(),
+    )?;
+    m.add_function(wrap_pyfunction!(py::chan::select, m)?)?;
+    m.add_function(wrap_pyfunction!(py::chan::select_async, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_submit, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_next_job, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_after_fork_in_child, m)?)?;
+    Ok(())
+}

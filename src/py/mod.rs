@@ -1,0 +1,7 @@
+//! The binding layer: thin pyclass wrappers over the core, argument
+//! parsing and error mapping; no concurrency logic of its own.
+
+pub mod awaitable;
+pub mod chan;
+pub mod runtime;
+pub mod timeout;

@@ -1,0 +1,54 @@
+//! The runtime's native half: the goroutine pool's queue, the shutdown
+//! hook and the fork hook. The worker loop itself is Python
+//! (`gocurrent._runtime`), so that goroutines are ordinary Python threads
+//! and no Rust frame sits below user code.
+
+use crate::blocking;
+use crate::core::pool::JobQueue;
+use parking_lot::RwLock;
+use pyo3::prelude::*;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+/// How long an idle goroutine thread waits for work before it exits.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Queue = Arc<JobQueue<Py<PyAny>>>;
+
+static POOL: LazyLock<RwLock<Queue>> = LazyLock::new(|| RwLock::new(Arc::new(JobQueue::new())));
+
+/// Hands a job to an idle goroutine thread; False if none is idle (the
+/// caller starts a new thread with it).
+#[pyfunction]
+pub fn _submit(job: Py<PyAny>) -> bool {
+    let queue = POOL.read().clone();
+    queue.submit(job).is_ok()
+}
+
+/// Called by a goroutine thread between jobs: the next job, or None when
+/// the thread has idled long enough and should exit.
+#[pyfunction]
+pub fn _next_job(py: Python<'_>) -> Option<Py<PyAny>> {
+    let queue = POOL.read().clone();
+    blocking::detached(py, || queue.next(IDLE_TIMEOUT))
+}
+
+/// Idle goroutine threads (for tests).
+#[pyfunction]
+pub fn _idle_workers() -> usize {
+    POOL.read().idle()
+}
+
+/// The interpreter is exiting: waits stop re-attaching (see blocking.rs).
+#[pyfunction]
+pub fn _begin_exit(py: Python<'_>) {
+    blocking::begin_exit(py);
+}
+
+/// In a forked child: the parent's threads are gone, start afresh.
+#[pyfunction]
+pub fn _after_fork_in_child(main_thread_ident: u64) {
+    blocking::reset_after_fork();
+    blocking::set_main_thread(main_thread_ident);
+    *POOL.write() = Arc::new(JobQueue::new());
+}

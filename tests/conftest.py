@@ -1,0 +1,29 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def run_python(
+    code: str, timeout: float = 30, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Runs code in a fresh interpreter and returns the finished process."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def python_run():
+    return run_python
