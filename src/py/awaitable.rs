@@ -5,12 +5,16 @@
 //! await returns without a future and without a loop round trip. Otherwise
 //! it registers a waiter whose wake resolves an asyncio future of the
 //! running loop, awaits that future, then takes the result from the
-//! waiter. If the awaiting task is
-//!   cancelled (or a `timeout=` expires) the waiter is withdrawn first: when
-//!   it was still waiting, nothing happened and the exception propagates;
-//!   when it had just been completed, the operation happened, so its result
-//!   is returned and a cancellation is re-delivered at the task's next
-//!   `await` (no value lost, no cancellation lost).
+//! waiter. If the awaiting task is cancelled (or a `timeout=` expires) the
+//! waiter is withdrawn first: when it was still waiting, nothing happened and
+//! the exception propagates; when it had just been completed, the operation
+//! happened, so its result is returned (the cancel is absorbed, as a
+//! completed future ignores cancel) and the cancellation is re-delivered at
+//! the task's next suspension, unless by then the task has finished (its
+//! result, which may be the value, is kept: `asyncio.wait_for` and a task
+//! that returns the value lose nothing) or the canceller has withdrawn its
+//! request (`asyncio.timeout` leaving its block uncancels): no value lost,
+//! no cancellation lost, no spurious one either.
 
 use crate::blocking;
 use crate::core::waiter::Wake;
@@ -119,6 +123,54 @@ fn to_exception(
         Ok(PyErr::from_value(exc))
     };
     make().unwrap_or_else(|e| e)
+}
+
+static REDELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `redeliver(task, requested)`, run by the loop after the step in which a
+/// cancellation was absorbed: cancels `task` again unless it is done or
+/// (Python >= 3.11, where `requested` is `task.cancelling()` at the absorbed
+/// cancel) a canceller has withdrawn its request since. The re-delivery
+/// does not count as a new request (`cancel()` then `uncancel()`), so
+/// `asyncio.timeout` and task groups still see the original one.
+fn redeliver(args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    let task = args.get_item(0)?;
+    let requested: Option<i64> = args.get_item(1)?.extract()?;
+    if task.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    match requested {
+        None => {
+            task.call_method0("cancel")?;
+        }
+        Some(n) => {
+            let now: i64 = task.call_method0("cancelling")?.extract()?;
+            if n > 0 && now >= n {
+                task.call_method0("cancel")?;
+                task.call_method0("uncancel")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Schedules [`redeliver`] for the current task on `fut`'s loop.
+fn schedule_redelivery(py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+    let task = asyncio_attr(py, &CURRENT_TASK, "current_task")?.call0()?;
+    if task.is_none() {
+        return Ok(());
+    }
+    let requested = match task.hasattr("cancelling")? {
+        true => task.call_method0("cancelling")?,
+        false => py.None().into_bound(py),
+    };
+    let f = REDELIVER.get_or_try_init(py, || {
+        PyCFunction::new_closure(py, None, None, |args, _kwargs| redeliver(args))
+            .map(|f| f.into_any().unbind())
+    })?;
+    fut.call_method0("get_loop")?
+        .call_method1("call_soon", (f, task, requested))?;
+    Ok(())
 }
 
 enum State {
@@ -279,14 +331,12 @@ impl Awaitable {
             return Err(exc);
         }
         // The operation completed before the cancellation reached us: keep
-        // its result and re-deliver the cancellation at the next await.
+        // its result and re-deliver the cancellation at the next suspension
+        // (see the module docs). Re-cancelling at once instead would make a
+        // task that returns the value end cancelled, losing it.
         let result = self.op.finish(py);
-        let task = asyncio_attr(py, &CURRENT_TASK, "current_task")?.call0()?;
-        if !task.is_none() {
-            if task.hasattr("uncancel")? {
-                task.call_method0("uncancel")?;
-            }
-            task.call_method0("cancel")?;
+        if let Err(e) = schedule_redelivery(py, fut.bind(py)) {
+            e.write_unraisable(py, None);
         }
         Err(stop(result))
     }

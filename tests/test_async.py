@@ -1,0 +1,908 @@
+"""The asyncio twins: send_async, recv_async, recv_ok_async, async for,
+select_async; mixed use with threads; timeouts; cancellation safety; and the
+Awaitable's protocol (it does nothing until awaited)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+import random
+import sys
+import threading
+import time
+
+import pytest
+
+from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
+
+SETTLE = 0.1
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def let_block() -> None:
+    """Lets tasks created just before reach their first real suspension."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def later(delay: float, fn, *args) -> None:
+    """Runs fn(*args) on a goroutine thread after `delay` seconds."""
+
+    def run_later() -> None:
+        time.sleep(delay)
+        fn(*args)
+
+    go(run_later)
+
+
+# --- basics ------------------------------------------------------------------------
+
+
+def test_buffered_round_trip():
+    async def main():
+        ch = Chan(3)
+        o = object()
+        await ch.send_async(1)
+        await ch.send_async(None)
+        await ch.send_async(o)
+        assert len(ch) == 3
+        assert await ch.recv_async() == 1
+        assert await ch.recv_ok_async() == (None, True)
+        assert await ch.recv_async() is o
+
+    run(main())
+
+
+def test_unbuffered_between_two_coroutines():
+    async def main():
+        ch = Chan()
+        sent = []
+
+        async def sender():
+            for i in range(100):
+                await ch.send_async(i)
+                sent.append(i)
+
+        t = asyncio.create_task(sender())
+        got = [await ch.recv_async() for _ in range(100)]
+        await t
+        assert got == list(range(100))
+        assert sent == got
+
+    run(main())
+
+
+def test_unbuffered_send_async_waits_for_a_receiver():
+    async def main():
+        ch = Chan()
+        t = asyncio.create_task(_send(ch, "v"))
+        await asyncio.sleep(0.1)
+        assert not t.done()
+        assert len(ch) == 0
+        assert await ch.recv_async() == "v"
+        await asyncio.wait_for(t, 5)
+
+    async def _send(ch, v):
+        await ch.send_async(v)
+
+    run(main())
+
+
+def test_recv_async_blocks_until_a_thread_sends():
+    async def main():
+        ch = Chan()
+        later(0.05, ch.send, "from a thread")
+        assert await ch.recv_async() == "from a thread"
+        later(0.05, ch.send, "again")
+        assert await ch.recv_ok_async() == ("again", True)
+
+    run(main())
+
+
+def test_send_async_blocks_until_a_thread_receives():
+    async def main():
+        ch = Chan()
+        out = Chan(1)
+        later(0.05, lambda: out.send(ch.recv()))
+        await ch.send_async("to a thread")
+        assert await out.recv_async(timeout=5) == "to a thread"
+
+    run(main())
+
+
+def test_fifo_async():
+    async def main():
+        ch = Chan(10)
+
+        async def producer():
+            for i in range(500):
+                await ch.send_async(i)
+            ch.close()
+
+        t = asyncio.create_task(producer())
+        got = [v async for v in ch]
+        await t
+        assert got == list(range(500))
+
+    run(main())
+
+
+# --- close, nilchan --------------------------------------------------------------
+
+
+def test_recv_async_on_closed():
+    async def main():
+        ch = Chan(1)
+        ch.send("left")
+        ch.close()
+        assert await ch.recv_async() == "left"
+        assert await ch.recv_async() is None
+        assert await ch.recv_ok_async() == (None, False)
+
+    run(main())
+
+
+def test_send_async_on_closed_raises():
+    async def main():
+        ch = Chan(5)
+        ch.close()
+        with pytest.raises(ChanClosedError, match="send on closed channel"):
+            await ch.send_async(1)
+        assert len(ch) == 0
+
+    run(main())
+
+
+def test_close_wakes_blocked_async_receivers_and_senders():
+    async def main():
+        ch = Chan()
+        recvs = [asyncio.create_task(_await(ch.recv_async())) for _ in range(3)]
+        oks = [asyncio.create_task(_await(ch.recv_ok_async())) for _ in range(3)]
+        await let_block()
+        later(0.05, ch.close)
+        assert await asyncio.gather(*recvs) == [None] * 3
+        assert await asyncio.gather(*oks) == [(None, False)] * 3
+
+        ch2 = Chan()
+        sends = [asyncio.create_task(_await(ch2.send_async(i))) for i in range(3)]
+        await let_block()
+        later(0.05, ch2.close)
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        assert all(isinstance(r, ChanClosedError) for r in results), results
+
+    run(main())
+
+
+async def _await(aw):
+    return await aw
+
+
+def test_nilchan_async():
+    async def main():
+        with pytest.raises(TimeoutError):
+            await nilchan.recv_async(timeout=0.05)
+        with pytest.raises(TimeoutError):
+            await nilchan.recv_ok_async(timeout=0.05)
+        with pytest.raises(TimeoutError):
+            await nilchan.send_async(1, timeout=0.05)
+        with pytest.raises(TimeoutError):
+            await nilchan.recv_async(timeout=0)
+        # without a timeout it never completes
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(_await(nilchan.recv_async()), 0.1)
+
+    run(main())
+
+
+# --- async iteration ------------------------------------------------------------------
+
+
+def test_async_for_until_closed_and_drained():
+    async def main():
+        ch = Chan(10)
+        for i in range(5):
+            ch.send(i)
+        ch.close()
+        assert [v async for v in ch] == list(range(5))
+        assert [v async for v in ch] == []
+
+    run(main())
+
+
+def test_async_for_with_a_thread_producer():
+    ch = Chan()
+
+    def producer() -> None:
+        for i in range(200):
+            ch.send(i)
+        ch.close()
+
+    go(producer)
+
+    async def main():
+        return [v async for v in ch]
+
+    assert run(main()) == list(range(200))
+
+
+def test_aiter_and_anext():
+    async def main():
+        ch = Chan(2)
+        assert ch.__aiter__() is ch
+        ch.send(None)
+        ch.close()
+        assert await ch.__anext__() is None  # None is a value here
+        with pytest.raises(StopAsyncIteration):
+            await ch.__anext__()
+
+    run(main())
+
+
+# --- threads and coroutines on the same channels ------------------------------------------
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("cap", [0, 3])
+def test_mixed_threads_and_coroutines(cap):
+    """Thread and coroutine producers and consumers share one channel."""
+    ch = Chan(cap)
+    n_per = 500
+    thread_got: list = []
+    done_threads = Chan(4)
+
+    def thread_producer(base: int) -> None:
+        for i in range(n_per):
+            ch.send(base + i)
+        done_threads.send("p")
+
+    def thread_consumer() -> None:
+        for v in ch:
+            thread_got.append(v)
+        done_threads.send("c")
+
+    go(thread_producer, 0)
+    go(thread_producer, n_per)
+    go(thread_consumer)
+    go(thread_consumer)
+
+    async def main():
+        coro_got: list = []
+
+        async def producer(base: int):
+            for i in range(n_per):
+                await ch.send_async(base + i)
+
+        async def consumer():
+            async for v in ch:
+                coro_got.append(v)
+
+        consumers = [asyncio.create_task(consumer()) for _ in range(2)]
+        await asyncio.gather(producer(2 * n_per), producer(3 * n_per))
+        # wait for the thread producers, then close
+        assert sorted([await done_threads.recv_async(timeout=30) for _ in range(2)]) == ["p", "p"]
+        ch.close()
+        await asyncio.wait_for(asyncio.gather(*consumers), 30)
+        return coro_got
+
+    coro_got = run(main())
+    assert [done_threads.recv(timeout=30) for _ in range(2)] == ["c", "c"]
+    allv = sorted(thread_got + coro_got)
+    assert allv == list(range(4 * n_per))
+    assert coro_got and thread_got  # both kinds of consumer took part
+
+
+def test_two_event_loops_in_two_threads_share_a_channel():
+    ch = Chan()
+    results = Chan(2)
+
+    def loop_thread(role: str) -> None:
+        async def main():
+            if role == "send":
+                for i in range(300):
+                    await ch.send_async(i)
+                return "sent"
+            return [await ch.recv_async() for _ in range(300)]
+
+        results.send((role, asyncio.run(main())))
+
+    go(loop_thread, "send")
+    go(loop_thread, "recv")
+    got = dict(results.recv(timeout=30) for _ in range(2))
+    assert got == {"send": "sent", "recv": list(range(300))}
+
+
+# --- timeout= on the async twins ----------------------------------------------------
+
+
+def test_async_timeouts_raise_without_effect():
+    async def main():
+        ch = Chan()
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await ch.recv_async(timeout=0.1)
+        assert time.monotonic() - t0 >= 0.09
+        with pytest.raises(TimeoutError):
+            await ch.recv_ok_async(timeout=0.05)
+        with pytest.raises(TimeoutError):
+            await ch.send_async("x", timeout=0.05)
+        # nothing left registered: no receiver to take a value, no value to take
+        with pytest.raises(TimeoutError):
+            ch.send("y", timeout=0)
+        with pytest.raises(TimeoutError):
+            ch.recv(timeout=0)
+
+    run(main())
+
+
+@pytest.mark.parametrize("t", [0, -1, -math.inf])
+def test_async_timeout_zero_or_negative_is_one_attempt(t):
+    async def main():
+        ch = Chan(1)
+        with pytest.raises(TimeoutError):
+            await ch.recv_async(timeout=t)
+        await ch.send_async(1, timeout=t)
+        with pytest.raises(TimeoutError):
+            await ch.send_async(2, timeout=t)
+        assert await ch.recv_ok_async(timeout=t) == (1, True)
+        with pytest.raises(TimeoutError):
+            await select_async(ch.recv, timeout=t)
+
+    run(main())
+
+
+def test_async_timeout_value_arrives_in_time():
+    async def main():
+        ch = Chan()
+        later(0.05, ch.send, 7)
+        assert await ch.recv_async(timeout=10) == 7
+        later(0.05, ch.recv)
+        await ch.send_async(8, timeout=10)
+
+    run(main())
+
+
+def test_async_timeout_none_waits():
+    async def main():
+        ch = Chan()
+        later(0.15, ch.send, "v")
+        assert await ch.recv_async(timeout=None) == "v"
+
+    run(main())
+
+
+def test_async_bad_timeouts():
+    async def main():
+        ch = Chan(1)
+        with pytest.raises(ValueError):
+            await ch.send_async(1, timeout=math.nan)
+        with pytest.raises(ValueError):
+            await ch.recv_async(timeout=math.nan)
+        with pytest.raises(TypeError):
+            await ch.recv_ok_async(timeout="1")
+        with pytest.raises(TypeError):
+            await select_async(ch.recv, timeout=[1])
+        assert len(ch) == 0
+
+    run(main())
+
+
+def test_value_handed_just_before_the_timeout_is_returned():
+    """The sender runs just before the timer, in one loop iteration."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        ch = Chan()
+        sent = []
+
+        def send():
+            ch.send("v", timeout=0)
+            sent.append(True)
+
+        t = asyncio.create_task(_await(ch.recv_async(timeout=0.06)))
+        await let_block()
+        loop.call_later(0.05, send)  # due before the awaitable's timer
+        time.sleep(0.1)  # block the loop: both become due together
+        assert await t == "v"
+        assert sent == [True]
+
+    run(main())
+
+
+def test_timeout_just_before_a_send_wins_cleanly():
+    async def main():
+        loop = asyncio.get_running_loop()
+        ch = Chan()
+        sent = []
+
+        def send():
+            try:
+                ch.send("v", timeout=0)
+                sent.append(True)
+            except TimeoutError:
+                sent.append(False)
+
+        t = asyncio.create_task(_await(ch.recv_async(timeout=0.05)))
+        await let_block()
+        loop.call_later(0.06, send)  # due after the awaitable's timer
+        time.sleep(0.1)
+        with pytest.raises(TimeoutError):
+            await t
+        await asyncio.sleep(0)
+        assert sent == [False]  # the timed-out receiver was gone
+
+    run(main())
+
+
+# --- cancellation ----------------------------------------------------------------------
+
+
+def test_cancel_blocked_recv_async_leaves_no_receiver():
+    async def main():
+        ch = Chan()
+        t = asyncio.create_task(_await(ch.recv_async()))
+        await let_block()
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        with pytest.raises(TimeoutError):
+            ch.send("lost?", timeout=0)  # no receiver is registered any more
+        later(0.02, ch.send, "next")
+        assert await ch.recv_async(timeout=5) == "next"
+
+    run(main())
+
+
+def test_cancel_blocked_send_async_leaves_no_value():
+    async def main():
+        for cap in (0, 1):
+            ch = Chan(cap)
+            if cap:
+                ch.send("first")
+            t = asyncio.create_task(_await(ch.send_async("cancelled")))
+            await let_block()
+            t.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await t
+            if cap:
+                assert ch.recv(timeout=0) == "first"
+            with pytest.raises(TimeoutError):
+                ch.recv(timeout=0)
+
+    run(main())
+
+
+def test_cancel_blocked_select_async_performs_no_case():
+    async def main():
+        a, b = Chan(), Chan()
+        t = asyncio.create_task(_await(select_async(a.recv, (b.send, "x"))))
+        await let_block()
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        with pytest.raises(TimeoutError):
+            a.send(1, timeout=0)
+        with pytest.raises(TimeoutError):
+            b.recv(timeout=0)
+
+    run(main())
+
+
+def test_cancel_with_wait_for_leaves_the_value_for_the_next_receiver():
+    async def main():
+        ch = Chan()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(_await(ch.recv_async()), 0.05)
+        later(0.02, ch.send, "kept")
+        assert await ch.recv_async(timeout=5) == "kept"
+
+    run(main())
+
+
+def _handoff_then_cancel(make_op, complete, check_after):
+    """A task awaits make_op(); once it is blocked, the loop thread completes
+    the operation (the waker resolves the future directly) and, in the same
+    step, cancels the task. The await must return the operation's result,
+    and the cancellation arrive at the task's next suspension."""
+
+    async def main():
+        record = []
+
+        async def body():
+            record.append(await make_op())
+            await asyncio.sleep(0)  # the re-delivered cancellation lands here
+            record.append("not cancelled")
+
+        t = asyncio.create_task(body())
+        await let_block()
+        complete()
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert t.cancelled()
+        check_after()
+        return record
+
+    return run(main())
+
+
+def test_cancel_after_handoff_recv_async_returns_the_value():
+    ch = Chan()
+    v = object()
+    record = _handoff_then_cancel(
+        ch.recv_async, lambda: ch.send(v, timeout=0), lambda: None
+    )
+    assert len(record) == 1 and record[0] is v
+
+
+def test_cancel_after_handoff_recv_ok_async_returns_the_value():
+    ch = Chan()
+    record = _handoff_then_cancel(ch.recv_ok_async, lambda: ch.send(0, timeout=0), lambda: None)
+    assert record == [(0, True)]
+
+
+def test_cancel_after_handoff_send_async_returns():
+    ch = Chan()
+    got = []
+
+    def check():
+        with pytest.raises(TimeoutError):
+            ch.recv(timeout=0)  # sent exactly once
+
+    record = _handoff_then_cancel(
+        lambda: ch.send_async("v"), lambda: got.append(ch.recv(timeout=0)), check
+    )
+    assert record == [None]
+    assert got == ["v"]
+
+
+def test_cancel_after_handoff_select_async_returns_the_case():
+    a, b = Chan(), Chan()
+    record = _handoff_then_cancel(
+        lambda: select_async(a.recv, b.recv), lambda: b.send("b", timeout=0), lambda: None
+    )
+    assert record == [(1, "b")]
+    got = []
+    record = _handoff_then_cancel(
+        lambda: select_async(a.recv, (b.send, "sent")),
+        lambda: got.append(b.recv(timeout=0)),
+        lambda: None,
+    )
+    assert record == [(1, None)]
+    assert got == ["sent"]
+
+
+def test_cancel_after_handoff_task_that_returns_the_value_keeps_it():
+    # The task's coroutine returns right after the await: the cancellation
+    # has no later suspension to land on, so the task completes with the
+    # value (as a completed future ignores cancel); it must not end
+    # cancelled with the value gone.
+    async def main():
+        ch = Chan()
+
+        async def get():
+            return await ch.recv_async()
+
+        t = asyncio.create_task(get())
+        await let_block()
+        ch.send("v", timeout=0)
+        t.cancel()
+        try:
+            result = await t
+        except asyncio.CancelledError:
+            result = ("cancelled", len(ch))
+        assert result == "v"
+
+    run(main())
+
+
+def test_wait_for_timeout_racing_a_handoff_loses_nothing():
+    """asyncio.wait_for's timer fires, then (same loop iteration) a value is
+    handed to the inner recv_async; wait_for cancels the inner task, whose
+    await already has the value: wait_for must return it."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        ch = Chan()
+        sent = []
+
+        def send():
+            try:
+                ch.send("v", timeout=0)
+                sent.append(True)
+            except TimeoutError:
+                sent.append(False)
+
+        t = asyncio.create_task(asyncio.wait_for(ch.recv_async(), 0.05))
+        await let_block()
+        loop.call_later(0.06, send)  # due just after wait_for's timer
+        time.sleep(0.1)  # block the loop: both become due together
+        try:
+            result = await t
+        except TimeoutError:
+            result = "timeout"
+        assert sent, "the sender did not run"
+        if sent[0]:
+            assert result == "v"
+        else:
+            assert result == "timeout"
+
+    run(main())
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is 3.11+")
+def test_asyncio_timeout_racing_a_handoff_loses_nothing_and_does_not_leak_a_cancel():
+    async def main():
+        loop = asyncio.get_running_loop()
+        ch = Chan()
+        sent, got = [], []
+
+        async def body():
+            async with asyncio.timeout(0.05):
+                got.append(await ch.recv_async())
+            await asyncio.sleep(0.01)  # outside the timeout block: no cancellation
+            got.append("continued")
+
+        def send():
+            try:
+                ch.send("v", timeout=0)
+                sent.append(True)
+            except TimeoutError:
+                sent.append(False)
+
+        t = asyncio.create_task(body())
+        await let_block()
+        loop.call_later(0.06, send)
+        time.sleep(0.1)
+        await asyncio.wait_for(t, 5)
+        assert sent == [True]
+        assert got == ["v", "continued"]
+
+    run(main())
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is 3.11+")
+def test_asyncio_timeout_racing_a_handoff_inside_a_longer_block_times_out():
+    # The value was received in the block, but the block goes on awaiting:
+    # the timeout has expired, so the block ends with TimeoutError.
+    async def main():
+        loop = asyncio.get_running_loop()
+        ch = Chan()
+        got = []
+
+        async def body():
+            async with asyncio.timeout(0.05):
+                got.append(await ch.recv_async())
+                await asyncio.sleep(1)
+            got.append("not reached")
+
+        t = asyncio.create_task(body())
+        await let_block()
+        loop.call_later(0.06, lambda: ch.send("v", timeout=0))
+        time.sleep(0.1)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(t, 5)
+        assert got == ["v"]
+
+    run(main())
+
+
+@pytest.mark.timeout(60)
+def test_random_cancellation_against_a_thread_sender_loses_nothing():
+    """A thread sends 2,000 values; coroutines receive them one await at a time
+    and are cancelled at random moments. Each value is received exactly once."""
+    n = 2000
+    ch = Chan()
+
+    def producer() -> None:
+        for i in range(n):
+            ch.send(i)
+
+    async def main():
+        got: list = []
+        rng = random.Random(1234)
+
+        async def receiver():
+            while True:
+                got.append(await ch.recv_async())
+
+        go(producer)
+        deadline = time.monotonic() + 40
+        while len(got) < n and time.monotonic() < deadline:
+            t = asyncio.create_task(receiver())
+            await asyncio.sleep(rng.choice([0, 0, 0.0001, 0.001]))
+            t.cancel()
+            try:
+                await t
+            except asyncio.CancelledError:
+                pass
+        return got
+
+    got = run(main())
+    assert len(got) == n, f"received {len(got)} values"
+    assert sorted(got) == list(range(n))
+
+
+@pytest.mark.timeout(60)
+def test_random_cancellation_of_senders_duplicates_nothing():
+    """Coroutines send with send_async and are cancelled at random; a value
+    counts as sent when the await returned, and is re-sent otherwise."""
+    n = 1500
+    ch = Chan(2)
+    received: list = []
+
+    def consumer() -> None:
+        for v in ch:
+            received.append(v)
+
+    finished = threading.Event()
+    go(lambda: (consumer(), finished.set()))
+
+    async def main():
+        rng = random.Random(99)
+        sent: set = set()
+
+        async def sender(v):
+            await ch.send_async(v)
+            sent.add(v)
+
+        for v in range(n):
+            while v not in sent:
+                t = asyncio.create_task(sender(v))
+                await asyncio.sleep(rng.choice([0, 0, 0.0001]))
+                t.cancel()
+                try:
+                    await t
+                except asyncio.CancelledError:
+                    pass
+        ch.close()
+
+    run(main())
+    assert finished.wait(30)
+    assert sorted(received) == list(range(n))
+
+
+# --- the Awaitable ----------------------------------------------------------------------
+
+
+def test_awaitable_does_nothing_until_awaited():
+    ch = Chan(1)
+    aw = ch.send_async("x")
+    assert len(ch) == 0
+    del aw
+    gc.collect()
+    assert len(ch) == 0
+
+    ch.send("y")
+    aw2 = ch.recv_async()
+    assert len(ch) == 1  # not received yet
+    del aw2
+    assert ch.recv(timeout=0) == "y"
+
+    async def main():
+        aw = ch.send_async("z")
+        await asyncio.sleep(0.02)
+        assert len(ch) == 0
+        await aw
+        assert len(ch) == 1
+
+    run(main())
+    assert ch.recv(timeout=0) == "z"
+
+
+def test_awaitable_fast_path_needs_no_loop():
+    # A ready operation completes in the first step, without a future.
+    ch = Chan(1)
+    ch.send("v")
+    it = ch.recv_async().__await__()
+    with pytest.raises(StopIteration) as e:
+        next(it)
+    assert e.value.value == "v"
+    it = ch.send_async("w").__await__()
+    with pytest.raises(StopIteration):
+        next(it)
+    assert ch.recv(timeout=0) == "w"
+
+
+def test_awaitable_cannot_be_awaited_twice():
+    async def main():
+        ch = Chan(1)
+        ch.send(1)
+        aw = ch.recv_async()
+        assert await aw == 1
+        with pytest.raises(RuntimeError):
+            await aw
+
+    run(main())
+
+
+def test_awaitable_is_awaitable():
+    import collections.abc
+
+    ch = Chan()
+    aw = ch.recv_async()
+    assert isinstance(aw, collections.abc.Awaitable)
+    aw.close()  # never awaited: nothing happens
+
+    async def main():
+        # It has the coroutine protocol, so asyncio accepts it as a task.
+        t = asyncio.create_task(ch.recv_async())
+        await ch.send_async("via task")
+        return await t
+
+    assert run(main()) == "via task"
+
+
+def test_abandoned_registered_awaitable_withdraws():
+    """An awaitable closed (or dropped) while registered takes nothing."""
+
+    async def main():
+        ch = Chan()
+        it = ch.recv_async().__await__()
+        fut = next(it)  # registered: yields the future it waits on
+        assert isinstance(fut, asyncio.Future)
+        it.close()
+        with pytest.raises(TimeoutError):
+            ch.send("v", timeout=0)  # nobody receives
+
+        it2 = ch.recv_async().__await__()
+        next(it2)
+        del it2
+        gc.collect()
+        with pytest.raises(TimeoutError):
+            ch.send("v", timeout=0)
+
+        it3 = ch.send_async("w").__await__()
+        next(it3)
+        it3.close()
+        with pytest.raises(TimeoutError):
+            ch.recv(timeout=0)
+
+    run(main())
+
+
+def test_throwing_another_exception_into_a_waiting_awaitable_withdraws():
+    async def main():
+        ch = Chan()
+        it = ch.recv_async().__await__()
+        next(it)
+        with pytest.raises(KeyError):
+            it.throw(KeyError("k"))
+        with pytest.raises(TimeoutError):
+            ch.send(1, timeout=0)
+
+    run(main())
+
+
+def test_select_and_recv_async_on_the_background_loop():
+    ch = Chan()
+    out = Chan(2)
+
+    async def g():
+        out.send(await ch.recv_async())
+        out.send(await select_async(ch.recv_ok))
+
+    go(g)
+    ch.send(1, timeout=10)
+    ch.send(2, timeout=10)
+    assert [out.recv(timeout=10), out.recv(timeout=10)] == [1, (0, (2, True))]
+
+
+def test_async_select_with_thread_select_on_the_other_side():
+    a, b = Chan(), Chan()
+    result = Chan(1)
+
+    def thread_side() -> None:
+        result.send(select((a.send, "a"), (b.send, "b")))
+
+    go(thread_side)
+
+    async def main():
+        return await select_async(a.recv, b.recv, timeout=10)
+
+    index, value = run(main())
+    assert value == "ab"[index]
+    assert result.recv(timeout=10) == (index, None)
