@@ -13,7 +13,6 @@ import threading
 import time
 
 import pytest
-
 from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 
 SETTLE = 0.1
@@ -532,9 +531,7 @@ def _handoff_then_cancel(make_op, complete, check_after):
 def test_cancel_after_handoff_recv_async_returns_the_value():
     ch = Chan()
     v = object()
-    record = _handoff_then_cancel(
-        ch.recv_async, lambda: ch.send(v, timeout=0), lambda: None
-    )
+    record = _handoff_then_cancel(ch.recv_async, lambda: ch.send(v, timeout=0), lambda: None)
     assert len(record) == 1 and record[0] is v
 
 

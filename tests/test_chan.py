@@ -9,7 +9,6 @@ import time
 import types
 
 import pytest
-
 from gocurrent import Chan, ChanClosedError, go, nilchan, select
 
 # Long enough for a goroutine started just before to reach its blocking call

@@ -12,7 +12,6 @@ import time
 from collections import Counter
 
 import pytest
-
 from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 
 SETTLE = 0.1
@@ -408,60 +407,68 @@ def test_exactly_one_ready_case_is_performed(mode):
         ]
 
 
+def _race_senders_once(mode: str) -> None:
+    chans = [Chan() for _ in range(3)]
+    results: list = []
+    start = threading.Barrier(4)
+
+    def sender(i: int) -> None:
+        start.wait()
+        chans[i].send(i)
+
+    def selector() -> None:
+        start.wait()
+        results.append(run_select(mode, *(c.recv for c in chans)))
+
+    for i in range(3):
+        go(sender, i)
+    done, _ = spawn(selector)
+    assert done.wait(10)
+    [(index, value)] = results
+    assert index == value
+    # The two other senders are still blocked, with their values.
+    others = sorted(chans[i].recv(timeout=5) for i in range(3) if i != index)
+    assert others == sorted(set(range(3)) - {index})
+
+
 @pytest.mark.timeout(60)
 def test_exactly_one_of_racing_senders_completes_a_blocked_select(mode):
     for _ in range(30):
-        chans = [Chan() for _ in range(3)]
-        results: list = []
-        start = threading.Barrier(4)
+        _race_senders_once(mode)
 
-        def sender(i: int) -> None:
-            start.wait()
-            chans[i].send(i)
 
-        def selector() -> None:
-            start.wait()
-            results.append(run_select(mode, *(c.recv for c in chans)))
+def _race_receivers_once(mode: str) -> None:
+    chans = [Chan() for _ in range(3)]
+    got: dict = {}
+    start = threading.Barrier(4)
 
-        for i in range(3):
-            go(sender, i)
-        done, _ = spawn(selector)
-        assert done.wait(10)
-        [(index, value)] = results
-        assert index == value
-        # The two other senders are still blocked, with their values.
-        others = sorted(chans[i].recv(timeout=5) for i in range(3) if i != index)
-        assert others == sorted(set(range(3)) - {index})
+    def receiver(i: int) -> None:
+        start.wait()
+        got[i] = chans[i].recv()
+
+    def selector() -> None:
+        start.wait()
+        got["select"] = run_select(mode, *((c.send, f"v{k}") for k, c in enumerate(chans)))
+
+    receivers = [spawn(receiver, i) for i in range(3)]
+    done, _ = spawn(selector)
+    assert done.wait(10)
+    index, value = got["select"]
+    assert value is None
+    # The two other receivers are still blocked: release them.
+    for i in range(3):
+        if i != index:
+            chans[i].send(None, timeout=5)
+    for w, _ in receivers:
+        assert w.wait(10)
+    assert got[index] == f"v{index}"
+    assert [got[i] for i in range(3) if i != index] == [None, None]
 
 
 @pytest.mark.timeout(60)
 def test_exactly_one_of_racing_receivers_completes_a_blocked_select(mode):
     for _ in range(30):
-        chans = [Chan() for _ in range(3)]
-        got: dict = {}
-        start = threading.Barrier(4)
-
-        def receiver(i: int) -> None:
-            start.wait()
-            got[i] = chans[i].recv()
-
-        def selector() -> None:
-            start.wait()
-            got["select"] = run_select(mode, *((c.send, f"v{k}") for k, c in enumerate(chans)))
-
-        receivers = [spawn(receiver, i) for i in range(3)]
-        done, _ = spawn(selector)
-        assert done.wait(10)
-        index, value = got["select"]
-        assert value is None
-        # The two other receivers are still blocked: release them.
-        for i in range(3):
-            if i != index:
-                chans[i].send(None, timeout=5)
-        for w, _ in receivers:
-            assert w.wait(10)
-        assert got[index] == f"v{index}"
-        assert [got[i] for i in range(3) if i != index] == [None, None]
+        _race_receivers_once(mode)
 
 
 @pytest.mark.timeout(60)
@@ -564,9 +571,7 @@ def test_fairness_three_cases_mixed_kinds(mode):
     full_of_values = Chan(N_FAIR)
     for i in range(N_FAIR):
         full_of_values.send(i)
-    counts = _fair_counts(
-        mode, lambda: (closed.recv_ok, (roomy.send, 0), full_of_values.recv)
-    )
+    counts = _fair_counts(mode, lambda: (closed.recv_ok, (roomy.send, 0), full_of_values.recv))
     for i in range(3):
         assert abs(counts[i] - N_FAIR / 3) <= five_sigma(N_FAIR, 1 / 3), counts
     assert len(roomy) == counts[1]
