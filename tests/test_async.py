@@ -191,7 +191,7 @@ def test_nilchan_async():
         with pytest.raises(TimeoutError):
             await nilchan.recv_async(timeout=0)
         # without a timeout it never completes
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):  # the builtin one from 3.11
             await asyncio.wait_for(_await(nilchan.recv_async()), 0.1)
 
     run(main())
@@ -493,7 +493,7 @@ def test_cancel_blocked_select_async_performs_no_case():
 def test_cancel_with_wait_for_leaves_the_value_for_the_next_receiver():
     async def main():
         ch = Chan()
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(_await(ch.recv_async()), 0.05)
         later(0.02, ch.send, "kept")
         assert await ch.recv_async(timeout=5) == "kept"
@@ -619,7 +619,7 @@ def test_wait_for_timeout_racing_a_handoff_loses_nothing():
         time.sleep(0.1)  # block the loop: both become due together
         try:
             result = await t
-        except TimeoutError:
+        except asyncio.TimeoutError:
             result = "timeout"
         assert sent, "the sender did not run"
         if sent[0]:

@@ -59,6 +59,12 @@ def test_negative_cap_is_value_error(cap):
         Chan(cap)
 
 
+@pytest.mark.parametrize("cap", [2**41, 2**63, 2**70])
+def test_huge_cap_is_value_error(cap):
+    with pytest.raises(ValueError):
+        Chan(cap)
+
+
 @pytest.mark.parametrize("cap", [1.0, 2.5, "3", b"1", [1], True])
 def test_non_int_cap_is_type_error(cap):
     with pytest.raises(TypeError):

@@ -158,8 +158,8 @@ def test_idle_threads_are_reused():
     assert main_used == "False"
     assert 1 <= int(distinct) <= 10
     distinct2, new2 = map(int, line2.split())
-    assert distinct2 <= 2
-    assert new2 == 0  # no new thread once idle ones exist
+    assert new2 == 0  # no new thread once idle ones exist: only phase-one threads ran
+    assert 1 <= distinct2 <= int(distinct)
 
 
 @pytest.mark.timeout(90)
@@ -469,17 +469,18 @@ def test_default_excepthook_prints_the_traceback():
         def fail():
             raise ValueError("from a goroutine")
         go(fail)
+        time.sleep(0.3)  # two threads' tracebacks written at once interleave
         async def afail():
             raise KeyError("from a coroutine goroutine")
         go(afail)
-        time.sleep(0.5)
+        time.sleep(0.3)
         print("still running")
         """
     )
-    assert r.returncode == 0
+    assert r.returncode == 0, r.stderr
     assert "still running" in r.stdout
-    assert "ValueError: from a goroutine" in r.stderr
-    assert "KeyError: 'from a coroutine goroutine'" in r.stderr
+    assert "ValueError: from a goroutine" in r.stderr, r.stderr
+    assert "KeyError: 'from a coroutine goroutine'" in r.stderr, r.stderr
     assert "Traceback" in r.stderr
 
 

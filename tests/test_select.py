@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import threading
 import time
 from collections import Counter
@@ -300,7 +301,7 @@ def test_no_cases_no_default_blocks():
 
 def test_no_cases_no_default_blocks_async():
     async def main():
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(select_async(), 0.2)
 
     asyncio.run(main())
@@ -666,3 +667,77 @@ def test_select_async_does_nothing_until_awaited():
 
     asyncio.run(main())
     assert a.recv(timeout=0) == 2
+
+
+def test_blocked_select_with_many_duplicate_cases(mode):
+    ch = Chan()
+
+    def later() -> None:
+        time.sleep(0.05)
+        ch.send("one")
+
+    go(later)
+    index, value = run_select(mode, *([ch.recv] * 20), *([ch.recv_ok] * 20))
+    assert (index < 20 and value == "one") or (index >= 20 and value == ("one", True))
+    # every one of the forty entries is gone
+    with pytest.raises(TimeoutError):
+        ch.send("two", timeout=0)
+
+
+def _select_worker(seed: int, chans: list, rounds: int) -> tuple[list, list]:
+    rng = random.Random(seed)
+    sent, received = [], []
+    for r in range(rounds):
+        cases, kinds = [], []
+        for k, c in enumerate(chans):
+            if rng.random() < 0.5:
+                v = (seed, r, k)
+                cases.append((c.send, v))
+                kinds.append(("send", v))
+            else:
+                cases.append(c.recv)
+                kinds.append(("recv", None))
+        order = list(range(len(cases)))
+        rng.shuffle(order)
+        try:
+            i, value = select(*(cases[j] for j in order), timeout=0.005)
+        except TimeoutError:
+            continue
+        kind, v = kinds[order[i]]
+        if kind == "send":
+            assert value is None
+            sent.append(v)
+        else:
+            received.append(value)
+    return sent, received
+
+
+@pytest.mark.timeout(90)
+def test_concurrent_selects_in_random_orders_exchange_each_value_once():
+    """Selects with random mixes of send and receive cases over shared
+    channels, in random case orders (so in every lock order): no deadlock,
+    and every value sent is received exactly once."""
+    chans = [Chan(k % 2) for k in range(5)]
+    n_threads, rounds = 4, 1500
+    outs = Chan(n_threads)
+
+    def worker(seed: int) -> None:
+        try:
+            outs.send(_select_worker(seed, chans, rounds))
+        except BaseException as e:
+            outs.send(e)
+
+    for seed in range(n_threads):
+        go(worker, seed)
+    sent, received = [], []
+    for _ in range(n_threads):
+        r = outs.recv(timeout=80)
+        if isinstance(r, BaseException):
+            raise r
+        sent += r[0]
+        received += r[1]
+    for c in chans:  # what is still buffered counts as not yet received
+        c.close()
+        received += list(c)
+    assert len(sent) > 100
+    assert sorted(received) == sorted(sent)
