@@ -146,6 +146,20 @@ pub struct Awaitable {
     state: Mutex<State>,
 }
 
+/// What `__next__` answers: `Some(x)` yields x (the task suspends on it);
+/// `None`, returned without an exception set, is CPython's cheap "the
+/// await returned None"; any other result travels in a StopIteration.
+type Step = PyResult<Option<Py<PyAny>>>;
+
+fn done(py: Python<'_>, result: PyResult<Py<PyAny>>) -> Step {
+    match result {
+        Ok(v) if v.is_none(py) => Ok(None),
+        other => Err(stop(other)),
+    }
+}
+
+/// A finished operation's result as the exception that ends an iterator
+/// (for `send` and `throw`, which cannot use the `None` shortcut).
 fn stop(result: PyResult<Py<PyAny>>) -> PyErr {
     match result {
         Ok(v) => PyStopIteration::new_err((v,)),
@@ -177,12 +191,12 @@ impl Awaitable {
         }
     }
 
-    fn first_step(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn first_step(slf: &Bound<'_, Self>) -> Step {
         let py = slf.py();
         let this = slf.get();
         if let Some(result) = this.op.try_now(py) {
             *this.state.lock() = State::Finished;
-            return Err(stop(result));
+            return done(py, result);
         }
         if this.timeout.is_some_and(|t| t <= 0.0) {
             *this.state.lock() = State::Finished;
@@ -191,7 +205,7 @@ impl Awaitable {
         let (event_loop, fut, wake) = future_and_wake(py)?;
         if let Some(result) = this.op.register(py, wake) {
             *this.state.lock() = State::Finished;
-            return Err(stop(result));
+            return done(py, result);
         }
         let iter = fut.call_method0(py, "__await__")?;
         let timer = match this.timeout {
@@ -206,10 +220,10 @@ impl Awaitable {
             fut,
             timer,
         };
-        iter.call_method0(py, "__next__")
+        iter.call_method0(py, "__next__").map(Some)
     }
 
-    fn step(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn step(slf: &Bound<'_, Self>) -> Step {
         let py = slf.py();
         let this = slf.get();
         let iter = match &*this.state.lock() {
@@ -225,11 +239,11 @@ impl Awaitable {
             return Self::first_step(slf);
         };
         match iter.call_method0(py, "__next__") {
-            Ok(yielded) => Ok(yielded),
+            Ok(yielded) => Ok(Some(yielded)),
             Err(e) => {
                 this.finish_state(py);
                 if e.is_instance_of::<PyStopIteration>(py) {
-                    Err(stop(this.op.finish(py)))
+                    done(py, this.op.finish(py))
                 } else {
                     Err(e)
                 }
@@ -246,12 +260,15 @@ impl Awaitable {
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
-    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn __next__(slf: &Bound<'_, Self>) -> Step {
         Self::step(slf)
     }
     #[pyo3(signature = (_value, /))]
     fn send(slf: &Bound<'_, Self>, _value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Self::step(slf)
+        match Self::step(slf)? {
+            Some(yielded) => Ok(yielded),
+            None => Err(stop(Ok(slf.py().None()))),
+        }
     }
 
     /// An exception thrown in at the `await` (cancellation above all).
