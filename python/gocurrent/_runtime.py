@@ -10,6 +10,7 @@ and no Rust frame ever sits below user code.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
 import itertools
 import os
@@ -121,6 +122,9 @@ def _after_fork_in_child() -> None:
 
 # Goroutines never keep the process alive, and must not re-enter the
 # interpreter while it finalizes: stop them before finalization starts.
-threading._register_atexit(_native._begin_exit)  # type: ignore[attr-defined]
+# atexit runs after non-daemon threads were joined (they may still need
+# goroutines until then) and, being registered at import, after the atexit
+# callbacks registered later.
+atexit.register(_native._begin_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
