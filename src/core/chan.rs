@@ -13,7 +13,7 @@
 //! released (values may be Python objects whose destructor runs Python code;
 //! waking an asyncio waiter calls into Python).
 
-use super::sync::{Arc, Mutex, MutexGuard};
+use super::sync::{Arc, Mutex, MutexGuard, shuffle};
 use super::waiter::{Deferred, Waiter};
 use std::collections::VecDeque;
 
@@ -310,7 +310,7 @@ pub fn select<T>(cases: Vec<Case<'_, T>>, waiter: Option<&Arc<ChanWaiter<T>>>) -
 
     // Poll the cases in a random order.
     let mut poll_order: Vec<usize> = (0..chans.len()).collect();
-    fastrand::shuffle(&mut poll_order);
+    shuffle(&mut poll_order);
     for &i in &poll_order {
         let st = &mut guards[guard_of[i]];
         let cap = chans[i].cap;
@@ -379,3 +379,5 @@ pub fn unregister<'a, T: 'a>(
 
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, loom))]
+mod loom_tests;
