@@ -339,10 +339,15 @@ pub fn select<T>(cases: Vec<Case<'_, T>>, waiter: Option<&Arc<ChanWaiter<T>>>) -
     }
 
     if let Some(w) = waiter {
-        for (i, send) in sends.into_iter().enumerate() {
+        // Enqueue in the shuffled poll order, not in case order: Go's
+        // lockorder starts from pollorder "to permute cases on the same
+        // channel", so which of several cases on one channel a blocked select
+        // is served by is random (Go's TestPseudoRandomSend).
+        for &i in &poll_order {
             let st = &mut guards[guard_of[i]];
             let (waiter, case) = (w.clone(), i);
-            match send {
+            // No case was ready, so every send case still holds its value.
+            match sends[i].take() {
                 Some(value) => st.sendq.push_back(SendEntry {
                     waiter,
                     case,
@@ -377,7 +382,7 @@ pub fn unregister<'a, T: 'a>(
     }
 }
 
-#[cfg(all(test, not(loom)))]
-mod tests;
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
