@@ -9,3 +9,6 @@ pub mod chan;
 pub mod pool;
 pub mod sync;
 pub mod waiter;
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -96,36 +96,35 @@ fn queued<T>(c: &Chan<T>) -> (usize, usize) {
 
 /// (a) A select receiving from two unbuffered channels, a sender on each:
 /// exactly one case is performed, and the other sender's value stays
-/// available (it is received afterwards, exactly once).
+/// available (it is received afterwards, exactly once). The channels live
+/// in one array, so that their address order (the select's lock order) is
+/// fixed: `swap` lists the cases against it.
 #[test]
 fn loom_select_two_senders() {
     for swap in [false, true] {
         let name = format!("select_two_senders(swap={swap})");
         run_model(&name, move || {
-            let c1 = Arc::new(Chan::new(0));
-            let c2 = Arc::new(Chan::new(0));
-            let s1 = {
-                let c1 = c1.clone();
-                thread::spawn(move || send(&c1, 1))
-            };
-            let s2 = {
-                let c2 = c2.clone();
-                thread::spawn(move || send(&c2, 2))
-            };
-            let (a, b) = if swap { (&c2, &c1) } else { (&c1, &c2) };
-            let s = blocking_select(vec![Case::Recv(a), Case::Recv(b)]);
-            let (chosen, other) = if s.case == 0 { (a, b) } else { (b, a) };
-            let expected = if Arc::ptr_eq(chosen, &c1) { 1 } else { 2 };
-            assert_eq!(s.outcome, Outcome::Received(Some(expected)));
+            let cs: Arc<[Chan<i32>; 2]> = Arc::new([Chan::new(0), Chan::new(0)]);
+            let senders: Vec<_> = (0..2)
+                .map(|k| {
+                    let cs = cs.clone();
+                    thread::spawn(move || send(&cs[k], k as i32 + 1))
+                })
+                .collect();
+            let order = if swap { [1, 0] } else { [0, 1] };
+            let s = blocking_select(order.iter().map(|&k| Case::Recv(&cs[k])).collect());
+            let (chosen, other) = (order[s.case], order[1 - s.case]);
+            assert_eq!(s.outcome, Outcome::Received(Some(chosen as i32 + 1)));
             // The other value was not consumed by the select: it is still
             // there, offered by its (blocked or about to block) sender.
-            assert_eq!(recv(other), Some(3 - expected));
-            assert_eq!(s1.join().unwrap(), Outcome::Sent);
-            assert_eq!(s2.join().unwrap(), Outcome::Sent);
-            assert_eq!(c1.try_recv(), TryRecv::Empty);
-            assert_eq!(c2.try_recv(), TryRecv::Empty);
-            assert_eq!(queued(&c1), (0, 0));
-            assert_eq!(queued(&c2), (0, 0));
+            assert_eq!(recv(&cs[other]), Some(other as i32 + 1));
+            for t in senders {
+                assert_eq!(t.join().unwrap(), Outcome::Sent);
+            }
+            for c in cs.iter() {
+                assert_eq!(c.try_recv(), TryRecv::Empty);
+                assert_eq!(queued(c), (0, 0));
+            }
         });
     }
 }
@@ -266,23 +265,22 @@ fn loom_withdraw_send_races_handoff() {
 #[test]
 fn loom_select_withdraw_races_two_completers() {
     run_model("select_withdraw_races_two_completers", || {
-        let c1 = Arc::new(Chan::new(0));
-        let c2 = Arc::new(Chan::<i32>::new(0));
+        let cs: Arc<[Chan<i32>; 2]> = Arc::new([Chan::new(0), Chan::new(0)]);
         let (w, _notify) = waiter();
         assert_eq!(
-            select(vec![Case::Recv(&*c1), Case::Recv(&*c2)], Some(&w)),
+            select(vec![Case::Recv(&cs[0]), Case::Recv(&cs[1])], Some(&w)),
             Poll::Pending
         );
         let sender = {
-            let c1 = c1.clone();
-            thread::spawn(move || c1.try_send(5))
+            let cs = cs.clone();
+            thread::spawn(move || cs[0].try_send(5))
         };
         let closer = {
-            let c2 = c2.clone();
-            thread::spawn(move || c2.close())
+            let cs = cs.clone();
+            thread::spawn(move || cs[1].close())
         };
         let got = if w.withdraw() { None } else { w.take() };
-        unregister([&*c1, &*c2], &w);
+        unregister(cs.iter(), &w);
         let sent = sender.join().unwrap();
         assert_eq!(closer.join().unwrap(), Ok(()));
         match (got, sent) {
@@ -303,7 +301,47 @@ fn loom_select_withdraw_races_two_completers() {
             ) => {}
             other => panic!("completed twice, lost or invented: {other:?}"),
         }
-        assert_eq!(queued(&c1), (0, 0));
-        assert_eq!(queued(&c2), (0, 0));
+        assert_eq!(queued(&cs[0]), (0, 0));
+        assert_eq!(queued(&cs[1]), (0, 0));
+    });
+}
+
+/// Two selects, each sending and receiving on the same unbuffered channel
+/// (Go's TestSelfSelect): they pair with each other, in one direction or
+/// the other, exactly once; neither receives its own value.
+#[test]
+fn loom_two_self_selects_pair() {
+    run_model("two_self_selects_pair", || {
+        let c = Arc::new(Chan::new(0));
+        let other = {
+            let c = c.clone();
+            thread::spawn(move || blocking_select(vec![Case::Send(&*c, 2), Case::Recv(&*c)]))
+        };
+        let mine = blocking_select(vec![Case::Recv(&*c), Case::Send(&*c, 1)]);
+        let theirs = other.join().unwrap();
+        match (mine, theirs) {
+            (
+                Selected {
+                    case: 0,
+                    outcome: Outcome::Received(Some(2)),
+                },
+                Selected {
+                    case: 0,
+                    outcome: Outcome::Sent,
+                },
+            )
+            | (
+                Selected {
+                    case: 1,
+                    outcome: Outcome::Sent,
+                },
+                Selected {
+                    case: 1,
+                    outcome: Outcome::Received(Some(1)),
+                },
+            ) => {}
+            other => panic!("not a pairing: {other:?}"),
+        }
+        assert_eq!(queued(&c), (0, 0));
     });
 }
