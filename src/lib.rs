@@ -4,13 +4,19 @@
 //! the one place where a wait releases the GIL and watches for signals,
 //! and `py` is the thin binding layer.
 
+// Under `--cfg loom` only the core is built (loom model-checks it); the
+// binding and the blocking helper use real threads and the interpreter.
+#[cfg(not(loom))]
 pub mod blocking;
 pub mod core;
+#[cfg(not(loom))]
 mod py;
 
+#[cfg(not(loom))]
 use pyo3::prelude::*;
 
 /// The native half of gocurrent; import `gocurrent` instead.
+#[cfg(not(loom))]
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();

@@ -13,7 +13,7 @@
 //! released (values may be Python objects whose destructor runs Python code;
 //! waking an asyncio waiter calls into Python).
 
-use super::sync::{Arc, Mutex, MutexGuard};
+use super::sync::{Arc, Mutex, MutexGuard, shuffle};
 use super::waiter::{Deferred, Waiter};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
@@ -314,7 +314,7 @@ pub fn select<'a, T: 'a>(
 
     // Poll the cases in a random order.
     let mut poll_order: Small<usize> = (0..chans.len()).collect();
-    fastrand::shuffle(&mut poll_order);
+    shuffle(&mut poll_order);
     for &i in &poll_order {
         let st = &mut guards[guard_of[i]];
         let cap = chans[i].cap;
@@ -343,10 +343,15 @@ pub fn select<'a, T: 'a>(
     }
 
     if let Some(w) = waiter {
-        for (i, send) in sends.into_iter().enumerate() {
+        // Enqueue in the shuffled poll order, not in case order: Go's
+        // lockorder starts from pollorder "to permute cases on the same
+        // channel", so which of several cases on one channel a blocked select
+        // is served by is random (Go's TestPseudoRandomSend).
+        for &i in &poll_order {
             let st = &mut guards[guard_of[i]];
             let (waiter, case) = (w.clone(), i);
-            match send {
+            // No case was ready, so every send case still holds its value.
+            match sends[i].take() {
                 Some(value) => st.sendq.push_back(SendEntry {
                     waiter,
                     case,
@@ -381,5 +386,7 @@ pub fn unregister<'a, T: 'a>(
     }
 }
 
+#[cfg(all(test, loom))]
+mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
