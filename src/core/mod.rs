@@ -3,6 +3,11 @@
 //! binding runs, with plain integers instead of Python objects.
 
 pub mod chan;
+pub mod cond;
+pub mod mutex;
 pub mod pool;
+pub mod rwmutex;
+pub mod sema;
 pub mod sync;
+pub mod waitgroup;
 pub mod waiter;
