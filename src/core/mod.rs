@@ -9,5 +9,5 @@ pub mod pool;
 pub mod rwmutex;
 pub mod sema;
 pub mod sync;
-pub mod waitgroup;
 pub mod waiter;
+pub mod waitgroup;

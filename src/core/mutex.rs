@@ -227,12 +227,10 @@ impl Mutex {
                     true => (s | LOCKED) & !(STARVING | PARKED),
                     false => s | LOCKED,
                 };
-                match self.state.compare_exchange_weak(
-                    s,
-                    new,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
+                match self
+                    .state
+                    .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
+                {
                     Ok(_) => return true,
                     Err(now) => {
                         s = now;
@@ -240,9 +238,8 @@ impl Mutex {
                     }
                 }
             }
-            let starving = how.retry
-                && s & LOCKED != 0
-                && how.since.elapsed() > STARVATION_THRESHOLD;
+            let starving =
+                how.retry && s & LOCKED != 0 && how.since.elapsed() > STARVATION_THRESHOLD;
             let new = s | PARKED | if starving { STARVING } else { 0 };
             match self
                 .state
@@ -339,9 +336,14 @@ impl Mutex {
         r.unwrap_or(false)
     }
 
+    /// Waiters queued now (for `repr` and tests).
+    pub fn waiting(&self) -> usize {
+        self.queue.lock().len()
+    }
+
     #[cfg(test)]
     fn queued(&self) -> usize {
-        self.queue.lock().len()
+        self.waiting()
     }
 
     #[cfg(test)]

@@ -120,12 +120,10 @@ impl RwMutex {
                 return Err(RwError::RUnlockOfUnlocked);
             }
             let new = s - READER;
-            match self.state.compare_exchange_weak(
-                s,
-                new,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Release, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     if new < READER && new & WRITER_WAITING != 0 {
                         let mut d = Defer::new();
@@ -321,9 +319,14 @@ impl RwMutex {
         self.state.load(Ordering::Relaxed)
     }
 
+    /// Waiters queued now (for `repr` and tests).
+    pub fn waiting(&self) -> usize {
+        self.queue.lock().entries.len()
+    }
+
     #[cfg(test)]
     fn queued(&self) -> usize {
-        self.queue.lock().entries.len()
+        self.waiting()
     }
 }
 

@@ -68,9 +68,7 @@ impl WaitGroup {
     }
 
     fn next(s: u64, delta: i64) -> Result<i64, WgError> {
-        let n = counter(s)
-            .checked_add(delta)
-            .ok_or(WgError::Overflow)?;
+        let n = counter(s).checked_add(delta).ok_or(WgError::Overflow)?;
         if n < 0 {
             Err(WgError::Negative)
         } else if n > i64::from(i32::MAX) {
@@ -138,12 +136,10 @@ impl WaitGroup {
             if counter(s) == 0 {
                 return true;
             }
-            match self.state.compare_exchange_weak(
-                s,
-                s + 1,
-                Ordering::Relaxed,
-                Ordering::Acquire,
-            ) {
+            match self
+                .state
+                .compare_exchange_weak(s, s + 1, Ordering::Relaxed, Ordering::Acquire)
+            {
                 Ok(_) => break,
                 Err(now) => s = now,
             }
@@ -182,8 +178,8 @@ impl WaitGroup {
         done
     }
 
-    #[cfg(test)]
-    fn waiters(&self) -> u64 {
+    /// Waiters registered now (for `repr` and tests).
+    pub fn waiters(&self) -> u64 {
         waiters(self.state.load(Ordering::Relaxed))
     }
 }

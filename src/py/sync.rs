@@ -14,17 +14,17 @@ use crate::core::cond::{CondWaiter, NotifyList};
 use crate::core::mutex::{Enqueue, Grant, Mutex as CoreMutex, MutexWaiter};
 use crate::core::rwmutex::{RwError, RwMutex as CoreRw, RwWaiter};
 use crate::core::sema::{Acquired, SemError, SemWaiter, Semaphore as CoreSem};
-use crate::core::waitgroup::{WaitGroup as CoreWg, WgError, WgWaiter};
 use crate::core::waiter::{Waiter, Wake};
+use crate::core::waitgroup::{WaitGroup as CoreWg, WgError, WgWaiter};
 use parking_lot::Mutex as PlMutex;
 use pyo3::exceptions::{
     PyBaseException, PyKeyboardInterrupt, PyOverflowError, PyRuntimeError, PyTimeoutError,
     PyTypeError, PyValueError,
 };
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
-use pyo3::intern;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -217,9 +217,7 @@ impl<H: Handoff> AsyncOp for HandoffOp<H> {
         let w = self.waiter.lock().take();
         match w.and_then(|w| w.take()) {
             Some(_) => Ok(py.None()),
-            None => Err(PyRuntimeError::new_err(
-                "operation woken before completion",
-            )),
+            None => Err(PyRuntimeError::new_err("operation woken before completion")),
         }
     }
 
@@ -387,7 +385,7 @@ impl Mutex {
         } else {
             "unlocked"
         };
-        format!("<Mutex {state}>")
+        format!("<Mutex {state} waiting={}>", self.inner.waiting())
     }
 }
 
@@ -530,11 +528,12 @@ impl RWMutex {
     }
 
     fn __repr__(&self) -> String {
-        if self.inner.write_locked() {
-            "<RWMutex write-locked>".to_string()
+        let holders = if self.inner.write_locked() {
+            "write-locked".to_string()
         } else {
-            format!("<RWMutex readers={}>", self.inner.readers())
-        }
+            format!("readers={}", self.inner.readers())
+        };
+        format!("<RWMutex {holders} waiting={}>", self.inner.waiting())
     }
 }
 
@@ -666,7 +665,11 @@ impl WaitGroup {
     }
 
     fn __repr__(&self) -> String {
-        format!("<WaitGroup count={}>", self.inner.count())
+        format!(
+            "<WaitGroup count={} waiting={}>",
+            self.inner.count(),
+            self.inner.waiters()
+        )
     }
 }
 
@@ -810,7 +813,7 @@ impl Cond {
     }
 
     fn __repr__(&self) -> String {
-        format!("<Cond waiters={}>", self.list.len())
+        format!("<Cond waiting={}>", self.list.len())
     }
 }
 
@@ -882,7 +885,14 @@ impl Ctx {
         let Some(ctx) = ctx.filter(|c| !c.is_none()) else {
             return Ok(None);
         };
-        let done = ctx.call_method0(intern!(ctx.py(), "done"))?;
+        let py = ctx.py();
+        if !ctx.hasattr(intern!(py, "done"))? || !ctx.hasattr(intern!(py, "err"))? {
+            let name = ctx.get_type().name()?;
+            return Err(PyTypeError::new_err(format!(
+                "ctx must be a context (with done() and err()), not {name}"
+            )));
+        }
+        let done = ctx.call_method0(intern!(py, "done"))?;
         let chan = done
             .cast::<Chan>()
             .map_err(|_| PyTypeError::new_err("ctx.done() must return a gocurrent Chan"))?;
@@ -1067,9 +1077,10 @@ impl Semaphore {
 
     fn __repr__(&self) -> String {
         format!(
-            "<Semaphore size={} held={}>",
+            "<Semaphore size={} held={} waiting={}>",
             self.inner.size(),
-            self.inner.held()
+            self.inner.held(),
+            self.inner.waiting()
         )
     }
 }
@@ -1124,9 +1135,7 @@ impl AsyncOp for SemOp {
         drop(watch);
         let r = w.take();
         if r.is_none() {
-            return Err(PyRuntimeError::new_err(
-                "operation woken before completion",
-            ));
+            return Err(PyRuntimeError::new_err("operation woken before completion"));
         }
         sem_outcome(py, &self.sem, self.n, self.ctx.as_ref(), &w, Ok(r))?;
         Ok(py.None())
