@@ -341,6 +341,32 @@ def test_mutex_mixed_timeouts_under_contention():
     assert total[0] > 0
 
 
+@pytest.mark.timeout(60)
+def test_mutex_waiter_is_not_starved_by_a_relocking_thread():
+    """Go's starvation mode: a thread that unlocks and relocks in a tight
+    loop (and holds the GIL meanwhile) cannot keep a waiter out for long."""
+    mu = Mutex()
+    stop = threading.Event()
+    spins = [0]
+
+    def hog():
+        while not stop.is_set():
+            with mu:
+                spins[0] += 1
+
+    t = start(hog)
+    wait_until(lambda: spins[0] > 1000)
+    try:
+        for _ in range(20):
+            mu.lock(timeout=10)
+            mu.unlock()
+    finally:
+        stop.set()
+        t.join(10)
+    assert not mu.locked
+    assert waiting(mu) == 0
+
+
 # ----------------------------------------------------------------------- RWMutex
 
 

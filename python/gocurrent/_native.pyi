@@ -108,7 +108,7 @@ class WaitGroup:
     """A Go wait group: ``WaitGroup()``; ``add``, ``done``, ``wait``, ``go``."""
 
     def __new__(cls) -> WaitGroup: ...
-    def add(self, delta: int = 1, /) -> None:
+    def add(self, delta: int = 1) -> None:
         """Adds delta to the counter; ValueError if it would go negative."""
     def done(self) -> None:
         """Decrements the counter by one."""
@@ -236,7 +236,7 @@ class Once:
 class Semaphore:
     """A weighted semaphore (golang.org/x/sync/semaphore): ``Semaphore(n)``."""
 
-    def __new__(cls, n: int, /) -> Semaphore: ...
+    def __new__(cls, n: int) -> Semaphore: ...
     def acquire(
         self, n: int = 1, *, ctx: _Context | None = None, timeout: float | None = None
     ) -> None:
@@ -258,17 +258,17 @@ class _AtomicInt:
     def __new__(cls: type[_I], value: int = 0, /) -> _I: ...
     def load(self) -> int:
         """Atomically loads the value."""
-    def store(self, value: int, /) -> None:
-        """Atomically stores value (OverflowError if out of range)."""
-    def add(self, delta: int, /) -> int:
+    def store(self, v: int) -> None:
+        """Atomically stores v (OverflowError if out of range)."""
+    def add(self, delta: int) -> int:
         """Atomically adds delta (wrapping around) and returns the new value."""
-    def swap(self, new: int, /) -> int:
-        """Atomically stores new and returns the previous value."""
-    def compare_and_swap(self, old: int, new: int, /) -> bool:
+    def swap(self, v: int) -> int:
+        """Atomically stores v and returns the previous value."""
+    def compare_and_swap(self, old: int, new: int) -> bool:
         """Stores new if the value is old; returns whether it did."""
-    def and_(self, mask: int, /) -> int:
+    def and_(self, mask: int) -> int:
         """Atomically ANDs mask into the value; returns the old value."""
-    def or_(self, mask: int, /) -> int:
+    def or_(self, mask: int) -> int:
         """Atomically ORs mask into the value; returns the old value."""
 
 @final
@@ -294,11 +294,11 @@ class Bool:
     def __new__(cls, value: bool = False, /) -> Bool: ...
     def load(self) -> bool:
         """Atomically loads the value."""
-    def store(self, value: bool, /) -> None:
-        """Atomically stores value."""
-    def swap(self, new: bool, /) -> bool:
-        """Atomically stores new and returns the previous value."""
-    def compare_and_swap(self, old: bool, new: bool, /) -> bool:
+    def store(self, v: bool) -> None:
+        """Atomically stores v."""
+    def swap(self, v: bool) -> bool:
+        """Atomically stores v and returns the previous value."""
+    def compare_and_swap(self, old: bool, new: bool) -> bool:
         """Stores new if the value is old; returns whether it did."""
 
 @final
@@ -308,11 +308,11 @@ class Value:
     def __new__(cls) -> Value: ...
     def load(self) -> Any:
         """Atomically loads the value (None if nothing was stored yet)."""
-    def store(self, value: Any, /) -> None:
-        """Atomically stores value."""
-    def swap(self, new: Any, /) -> Any:
-        """Atomically stores new and returns the previous value."""
-    def compare_and_swap(self, old: Any, new: Any, /) -> bool:
+    def store(self, v: Any) -> None:
+        """Atomically stores v."""
+    def swap(self, v: Any) -> Any:
+        """Atomically stores v and returns the previous value."""
+    def compare_and_swap(self, old: Any, new: Any) -> bool:
         """Stores new if the current value is old (identity); returns whether it did."""
 
 def _submit(job: object) -> bool: ...

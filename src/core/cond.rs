@@ -19,14 +19,21 @@ pub type CondWaiter = Waiter<()>;
 type Defer = Deferred<CondWaiter, ()>;
 
 /// A condition variable's list of waiters.
-#[derive(Default)]
 pub struct NotifyList {
     waiters: Lock<VecDeque<Arc<CondWaiter>>>,
 }
 
+impl Default for NotifyList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl NotifyList {
     pub fn new() -> Self {
-        Self::default()
+        NotifyList {
+            waiters: Lock::new(VecDeque::new()),
+        }
     }
 
     /// Registers a waiter (before unlocking `L`).

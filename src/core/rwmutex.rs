@@ -45,7 +45,6 @@ struct Entry {
     writer: bool,
 }
 
-#[derive(Default)]
 struct Queue {
     entries: VecDeque<Entry>,
     /// Writer entries in `entries` (stale ones included until removed).
@@ -70,7 +69,10 @@ impl RwMutex {
     pub fn new() -> Self {
         RwMutex {
             state: AtomicU64::new(0),
-            queue: Lock::new(Queue::default()),
+            queue: Lock::new(Queue {
+                entries: VecDeque::new(),
+                writers: 0,
+            }),
         }
     }
 

@@ -56,40 +56,34 @@ macro_rules! atomic_int {
                 self.v.load(SEQ)
             }
 
-            /// Atomically stores `value` (OverflowError if out of range).
-            #[pyo3(signature = (value, /))]
-            fn store(&self, value: $t) {
-                self.v.store(value, SEQ)
+            /// Atomically stores `v` (OverflowError if out of range).
+            fn store(&self, v: $t) {
+                self.v.store(v, SEQ)
             }
 
             /// Atomically adds `delta` (wrapping around, as in Go) and
             /// returns the new value.
-            #[pyo3(signature = (delta, /))]
             fn add(&self, delta: &Bound<'_, PyAny>) -> PyResult<$t> {
                 let d = wrapping_delta(delta, $bits)? as $t;
                 Ok(self.v.fetch_add(d, SEQ).wrapping_add(d))
             }
 
-            /// Atomically stores `new` and returns the previous value.
-            #[pyo3(signature = (new, /))]
-            fn swap(&self, new: $t) -> $t {
-                self.v.swap(new, SEQ)
+            /// Atomically stores `v` and returns the previous value.
+            fn swap(&self, v: $t) -> $t {
+                self.v.swap(v, SEQ)
             }
 
             /// Stores `new` if the value is `old`; returns whether it did.
-            #[pyo3(signature = (old, new, /))]
             fn compare_and_swap(&self, old: $t, new: $t) -> bool {
                 self.v.compare_exchange(old, new, SEQ, SEQ).is_ok()
             }
 
             /// Atomically ANDs `mask` into the value; returns the old value.
-            #[pyo3(signature = (mask, /))]
             fn and_(&self, mask: $t) -> $t {
                 self.v.fetch_and(mask, SEQ)
             }
 
             /// Atomically ORs `mask` into the value; returns the old value.
-            #[pyo3(signature = (mask, /))]
             fn or_(&self, mask: $t) -> $t {
                 self.v.fetch_or(mask, SEQ)
             }
@@ -155,20 +149,17 @@ impl Bool {
         self.v.load(SEQ)
     }
 
-    /// Atomically stores `value`.
-    #[pyo3(signature = (value, /))]
-    fn store(&self, value: bool) {
-        self.v.store(value, SEQ)
+    /// Atomically stores `v`.
+    fn store(&self, v: bool) {
+        self.v.store(v, SEQ)
     }
 
-    /// Atomically stores `new` and returns the previous value.
-    #[pyo3(signature = (new, /))]
-    fn swap(&self, new: bool) -> bool {
-        self.v.swap(new, SEQ)
+    /// Atomically stores `v` and returns the previous value.
+    fn swap(&self, v: bool) -> bool {
+        self.v.swap(v, SEQ)
     }
 
     /// Stores `new` if the value is `old`; returns whether it did.
-    #[pyo3(signature = (old, new, /))]
     fn compare_and_swap(&self, old: bool, new: bool) -> bool {
         self.v.compare_exchange(old, new, SEQ, SEQ).is_ok()
     }
@@ -226,20 +217,18 @@ impl Value {
         }
     }
 
-    /// Atomically stores `value`.
-    #[pyo3(signature = (value, /))]
-    fn store(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.check(value, "store")?;
-        self.v.store(Some(Arc::new(value.clone().unbind())));
+    /// Atomically stores `v`.
+    fn store(&self, v: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check(v, "store")?;
+        self.v.store(Some(Arc::new(v.clone().unbind())));
         Ok(())
     }
 
-    /// Atomically stores `new` and returns the previous value (None if
+    /// Atomically stores `v` and returns the previous value (None if
     /// nothing was stored yet).
-    #[pyo3(signature = (new, /))]
-    fn swap(&self, py: Python<'_>, new: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.check(new, "swap")?;
-        let old = self.v.swap(Some(Arc::new(new.clone().unbind())));
+    fn swap(&self, py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.check(v, "swap")?;
+        let old = self.v.swap(Some(Arc::new(v.clone().unbind())));
         Ok(match old {
             Some(v) => v.clone_ref(py),
             None => py.None(),
@@ -248,7 +237,6 @@ impl Value {
 
     /// Stores `new` if the current value *is* `old` (identity; None matches
     /// an empty Value); returns whether it did.
-    #[pyo3(signature = (old, new, /))]
     fn compare_and_swap(&self, old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> PyResult<bool> {
         if new.is_none() {
             return Err(PyValueError::new_err(

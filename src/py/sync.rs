@@ -222,13 +222,14 @@ impl<H: Handoff> AsyncOp for HandoffOp<H> {
     }
 
     fn withdraw(&self) -> bool {
-        let guard = self.waiter.lock();
-        let Some(w) = guard.as_ref() else {
+        // No lock of ours is held while the primitive's queue is touched
+        // (dequeuing may wake other waiters, which calls into Python).
+        let Some(w) = self.waiter.lock().clone() else {
             return false;
         };
         let withdrawn = w.withdraw();
         if withdrawn {
-            self.prim.dequeue(w);
+            self.prim.dequeue(&w);
         }
         withdrawn
     }
@@ -600,7 +601,7 @@ impl WaitGroup {
     /// Adds `delta` (may be negative) to the counter; when it reaches zero,
     /// every `wait` returns. ValueError("sync: negative WaitGroup counter")
     /// if it would go below zero (the counter is then unchanged).
-    #[pyo3(signature = (delta = 1, /))]
+    #[pyo3(signature = (delta = 1))]
     fn add(&self, delta: i64) -> PyResult<()> {
         self.inner.add(delta).map_err(wg_error)
     }
@@ -997,7 +998,6 @@ fn sem_outcome(
 #[pymethods]
 impl Semaphore {
     #[new]
-    #[pyo3(signature = (n, /))]
     fn new(n: i64) -> PyResult<Self> {
         let n = u64::try_from(n).map_err(|_| PyValueError::new_err("semaphore: negative size"))?;
         Ok(Semaphore {
@@ -1142,15 +1142,17 @@ impl AsyncOp for SemOp {
     }
 
     fn withdraw(&self) -> bool {
-        let mut guard = self.state.lock();
-        let Some((w, _)) = guard.as_ref() else {
+        let Some(w) = self.state.lock().as_ref().map(|(w, _)| w.clone()) else {
             return false;
         };
         if !w.withdraw() {
             return false;
         }
-        self.sem.cancel(self.n, w, false);
-        guard.take();
+        // Withdrawn: nobody else touches the state now; no lock of ours is
+        // held while the semaphore serves the next waiters.
+        let taken = self.state.lock().take();
+        self.sem.cancel(self.n, &w, false);
+        drop(taken);
         true
     }
 
