@@ -393,11 +393,64 @@ def test_semaphore_thread_and_coroutine_fifo():
         await until(lambda: waiting(s) == 1)
         c = asyncio.ensure_future(coro_waiter())
         await until(lambda: waiting(s) == 2)
+        ticker = Ticker()
+        before = ticker.ticks
+        await asyncio.sleep(0.05)  # the coroutine waits; the loop runs on
+        assert ticker.ticks - before > 5
+        ticker.stop()
         s.release()
         await c
         await asyncio.to_thread(t.join, 5)
         assert order == ["thread", "coro"]
         assert "held=0 waiting=0" in repr(s)
+
+
+@pytest.mark.timeout(60)
+def test_semaphore_threads_and_coroutines_contend():
+    async def main():
+        s = Semaphore(2)
+        inside = [0]
+        bad = []
+        lock = threading.Lock()
+        n = 300
+
+        def enter(k):
+            with lock:
+                inside[0] += k
+                if inside[0] > 2:
+                    bad.append(inside[0])
+
+        def leave(k):
+            with lock:
+                inside[0] -= k
+
+        def thread_side():
+            for i in range(n):
+                k = i % 2 + 1
+                s.acquire(k)
+                enter(k)
+                time.sleep(0)
+                leave(k)
+                s.release(k)
+
+        async def coro_side():
+            for i in range(n):
+                k = (i + 1) % 2 + 1
+                await s.acquire_async(k)
+                enter(k)
+                await asyncio.sleep(0)
+                leave(k)
+                s.release(k)
+
+        threads = [threading.Thread(target=thread_side) for _ in range(2)]
+        for t in threads:
+            t.start()
+        await asyncio.gather(coro_side(), coro_side())
+        await asyncio.to_thread(lambda: [t.join() for t in threads])
+        assert not bad
+        assert "held=0 waiting=0" in repr(s)
+
+    run(main())
 
     run(main())
 
