@@ -284,6 +284,12 @@ impl Chan {
     pub fn nil() -> Chan {
         Chan { inner: None }
     }
+
+    /// The core channel (`None` for `nilchan`), for other bindings that
+    /// wait on a channel (a semaphore watching a context's `done()`).
+    pub fn core(&self) -> Option<&Core> {
+        self.inner.as_ref()
+    }
 }
 
 #[pymethods]
