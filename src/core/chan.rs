@@ -15,7 +15,11 @@
 
 use super::sync::{Arc, Mutex, MutexGuard};
 use super::waiter::{Deferred, Waiter};
+use smallvec::SmallVec;
 use std::collections::VecDeque;
+
+/// Per-select scratch space: selects rarely have more than four cases.
+type Small<T> = SmallVec<[T; 4]>;
 
 /// The waiter type of channel operations.
 pub type ChanWaiter<T> = Waiter<Selected<T>>;
@@ -301,31 +305,31 @@ impl<T> Chan<T> {
 /// it on every channel (it must then be passed to [`unregister`] once it has
 /// been completed or aborted). Channels are locked in address order, as Go's
 /// `sellock` does, so concurrent selects cannot deadlock.
-pub fn select<T>(cases: Vec<Case<'_, T>>, waiter: Option<&Arc<ChanWaiter<T>>>) -> Poll<T> {
+pub fn select<'a, T: 'a>(
+    cases: impl IntoIterator<Item = Case<'a, T>>,
+    waiter: Option<&Arc<ChanWaiter<T>>>,
+) -> Poll<T> {
     let mut d = Defer::new();
-    let mut chans: Vec<&Chan<T>> = Vec::with_capacity(cases.len());
-    let mut sends: Vec<Option<T>> = Vec::with_capacity(cases.len());
+    let mut chans: Small<&Chan<T>> = SmallVec::new();
+    let mut sends: Small<Option<T>> = SmallVec::new();
+    let mut is_send: Small<bool> = SmallVec::new();
     for case in cases {
-        match case {
-            Case::Send(c, v) => {
-                chans.push(c);
-                sends.push(Some(v));
-            }
-            Case::Recv(c) => {
-                chans.push(c);
-                sends.push(None);
-            }
-        }
+        let (c, v) = match case {
+            Case::Send(c, v) => (c, Some(v)),
+            Case::Recv(c) => (c, None),
+        };
+        chans.push(c);
+        is_send.push(v.is_some());
+        sends.push(v);
     }
-    let is_send: Vec<bool> = sends.iter().map(Option::is_some).collect();
 
     // Lock every distinct channel once, in address order.
-    let mut lock_order: Vec<&Chan<T>> = chans.clone();
-    lock_order.sort_by_key(|c| c.addr());
+    let mut lock_order: Small<&Chan<T>> = chans.clone();
+    lock_order.sort_unstable_by_key(|c| c.addr());
     lock_order.dedup_by_key(|c| c.addr());
-    let mut guards: Vec<MutexGuard<'_, State<T>>> =
+    let mut guards: Small<MutexGuard<'_, State<T>>> =
         lock_order.iter().map(|c| c.state.lock()).collect();
-    let guard_of: Vec<usize> = chans
+    let guard_of: Small<usize> = chans
         .iter()
         .map(|c| {
             lock_order
@@ -336,7 +340,7 @@ pub fn select<T>(cases: Vec<Case<'_, T>>, waiter: Option<&Arc<ChanWaiter<T>>>) -
         .collect();
 
     // Poll the cases in a random order.
-    let mut poll_order: Vec<usize> = (0..chans.len()).collect();
+    let mut poll_order: Small<usize> = (0..chans.len()).collect();
     fastrand::shuffle(&mut poll_order);
     for &i in &poll_order {
         let st = &mut guards[guard_of[i]];
@@ -394,7 +398,7 @@ pub fn unregister<'a, T: 'a>(
     waiter: &Arc<ChanWaiter<T>>,
 ) {
     let mut d = Defer::new();
-    let mut seen: Vec<usize> = Vec::new();
+    let mut seen: Small<usize> = SmallVec::new();
     for c in chans {
         if seen.contains(&c.addr()) {
             continue;
