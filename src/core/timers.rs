@@ -129,6 +129,11 @@ impl<T> Due<T> {
     pub fn when(&self) -> Instant {
         self.when
     }
+
+    /// The timer.
+    pub fn cell(&self) -> &Arc<TimerCell<T>> {
+        &self.cell
+    }
 }
 
 struct Heap<T> {
