@@ -152,7 +152,7 @@ fn many_stopped_timers_are_compacted() {
     let probe = TimerCell::new(99_999);
     timers.reset(&probe, ms(1), None, |_| ()).unwrap();
     assert_eq!(rx.recv().unwrap().0, 99_999);
-    let h = timers.heap.lock();
+    let h = timers.heap();
     assert_eq!(h.stale, 0);
     assert_eq!(h.entries.len(), 1000);
 }
