@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import random
 import threading
 import time
@@ -235,32 +234,33 @@ def test_stop_result_agrees_with_a_concurrent_receiver():
 
 
 def test_timers_fire_in_deadline_order():
-    # Deadlines 0.5 ms apart on a common base, armed in a shuffled order
-    # (all armed before the first deadline, else retried: a timer armed
-    # after its deadline fires at once, out of order by construction).
-    for _ in range(5):
-        offsets = [k * 0.0005 for k in range(300)]
-        random.Random(7).shuffle(offsets)
-        base = time.monotonic() + 0.3
-        # No collection between reading the clock and arming (a pause there
-        # would shift that timer's deadline).
-        gc.disable()
-        try:
-            timers = [(off, Timer(base + off - time.monotonic())) for off in offsets]
-        finally:
-            gc.enable()
-        if time.monotonic() < base:
-            break
-        for _, t in timers:
-            t.stop()
-    else:
+    # 300 timers with deadlines 0.5 ms apart, armed in a shuffled order.
+    # A timer's true deadline lies in [clock before arming, clock after
+    # arming] + delay; whenever one deadline interval ends before another
+    # begins, the first timer must fire first. The firing time is taken by
+    # the timer thread as it fires each timer.
+    offsets = [k * 0.0005 for k in range(300)]
+    random.Random(7).shuffle(offsets)
+    base = time.monotonic() + 0.3
+    armed = []
+    for off in offsets:
+        before = time.monotonic()
+        delay = base + off - before
+        t = Timer(delay)
+        after_ = time.monotonic()
+        armed.append((before + delay, after_ + delay, t))
+    if time.monotonic() >= base:
         pytest.skip("the machine is too busy to arm 300 timers in 0.3 s")
-    fired = {off: t.c.recv(timeout=10) for off, t in timers}
-    by_deadline = [fired[off] for off in sorted(fired)]
-    # The firing times, taken by the timer thread as it fires each timer,
-    # come in deadline order.
-    assert by_deadline == sorted(by_deadline)
-    assert by_deadline[0] >= base
+    fired = [(lo, hi, t.c.recv(timeout=10)) for lo, hi, t in armed]
+    fired.sort()
+    checked = 0
+    for i, (_, hi, v) in enumerate(fired):
+        for lo2, _, v2 in fired[i + 1 :]:
+            if lo2 > hi:
+                assert v <= v2
+                checked += 1
+    assert checked > 40_000  # nearly every pair was comparable
+    assert fired[0][2] >= fired[0][0]
 
 
 # ---- Ticker(seconds): .c, .stop(), .reset(seconds) ---------------------------
