@@ -4,6 +4,8 @@
 
 pub mod chan;
 pub mod cond;
+#[cfg(not(loom))]
+pub mod context;
 pub mod mutex;
 // The pool's queue is built on crossbeam and std atomics, which loom cannot
 // model; it is not part of the loom build.
@@ -12,6 +14,8 @@ pub mod pool;
 pub mod rwmutex;
 pub mod sema;
 pub mod sync;
+#[cfg(not(loom))]
+pub mod timers;
 pub mod waiter;
 pub mod waitgroup;
 

@@ -290,6 +290,12 @@ impl Chan {
     pub fn core(&self) -> Option<&Core> {
         self.inner.as_ref()
     }
+
+    /// A Python channel over a core channel that Rust also holds (a
+    /// timer's channel, a context's done channel).
+    pub fn from_core(inner: Core) -> Chan {
+        Chan { inner: Some(inner) }
+    }
 }
 
 #[pymethods]

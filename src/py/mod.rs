@@ -4,6 +4,8 @@
 pub mod atomic;
 pub mod awaitable;
 pub mod chan;
+pub mod context;
 pub mod runtime;
 pub mod sync;
 pub mod timeout;
+pub mod timers;
