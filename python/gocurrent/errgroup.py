@@ -23,7 +23,7 @@ from typing import Any
 
 from . import _runtime
 from . import context as _context
-from ._native import Chan
+from ._native import Chan, WaitGroup
 
 __all__ = ["Group", "with_context"]
 
@@ -39,34 +39,21 @@ class Group:
     waits for all of them, then re-raises the first error.
     """
 
-    __slots__ = ("_cancel", "_count", "_err", "_failed", "_lock", "_sem", "_zero")
+    __slots__ = ("_cancel", "_err", "_failed", "_lock", "_sem", "_wg")
 
     def __init__(self) -> None:
         self._cancel: Callable[..., None] | None = None
+        self._wg = WaitGroup()
+        # Guards the first error (Go's errOnce); never held while blocking.
         self._lock = threading.Lock()
-        self._count = 0
-        # Closed when the count drops to zero (a new one per busy period).
-        self._zero: Chan[None] | None = None
         self._sem: Chan[None] | None = None
         self._failed = False
         self._err: BaseException | None = None
 
-    def _add(self) -> None:
-        with self._lock:
-            self._count += 1
-            if self._count == 1:
-                self._zero = Chan()
-
     def _done(self, sem: Chan[None] | None) -> None:
         if sem is not None:
             sem.recv()  # our token is there: never blocks
-        with self._lock:
-            self._count -= 1
-            zero = None
-            if self._count == 0:
-                zero, self._zero = self._zero, None
-        if zero is not None:
-            zero.close()
+        self._wg.done()
 
     def _fail(self, exc: BaseException) -> None:
         with self._lock:
@@ -102,7 +89,7 @@ class Group:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> None:
-        self._add()
+        self._wg.add(1)
         try:
             if isinstance(fn, Coroutine):
                 if args or kwargs:
@@ -180,23 +167,17 @@ class Group:
     def wait(self) -> None:
         """Waits until every goroutine of the group has returned, then
         re-raises the first error (the original exception object)."""
-        with self._lock:
-            zero = self._zero
-        if zero is not None:
-            zero.recv()
+        self._wg.wait()
         self._finish()
 
     async def wait_async(self) -> None:
         """``await g.wait_async()``: ``wait`` from a coroutine."""
-        with self._lock:
-            zero = self._zero
-        if zero is not None:
-            await zero.recv_async()
+        await self._wg.wait_async()
         self._finish()
 
     def __repr__(self) -> str:
         limit = "" if self._sem is None else f" limit={self._sem.cap}"
-        return f"<errgroup.Group active={self._count}{limit}>"
+        return f"<errgroup.Group {self._wg!r}{limit}>"
 
 
 def with_context(ctx: _context.Context) -> tuple[Group, _context.Context]:
