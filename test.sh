@@ -24,6 +24,8 @@ step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 step "cargo test"
 cargo test
+step "loom model checking of the channel core"
+scripts/loom.sh
 
 step "building the extension (release) with the test extras"
 maturin develop --release --extras test

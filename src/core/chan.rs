@@ -333,8 +333,7 @@ pub fn select<'a, T: 'a>(
         .iter()
         .map(|c| {
             lock_order
-                .iter()
-                .position(|l| l.addr() == c.addr())
+                .binary_search_by_key(&c.addr(), |l| l.addr())
                 .unwrap_or(0)
         })
         .collect();
