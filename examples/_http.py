@@ -25,9 +25,8 @@ import socket
 from dataclasses import dataclass
 
 import urllib3
-from urllib3.connection import HTTPConnection
-
 from gocurrent import Mutex, context
+from urllib3.connection import HTTPConnection
 
 __all__ = ["Response", "URLError", "get"]
 

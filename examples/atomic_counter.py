@@ -22,7 +22,6 @@ Run: ``python examples/atomic_counter.py``.
 """
 
 from _common import println
-
 from gocurrent import WaitGroup, atomic, go
 
 

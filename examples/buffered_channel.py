@@ -17,7 +17,6 @@ Run: ``python examples/buffered_channel.py``.
 """
 
 from _common import println
-
 from gocurrent import Chan, WaitGroup, select
 
 

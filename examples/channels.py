@@ -18,7 +18,6 @@ why it runs in a goroutine. Run: ``python examples/channels.py``.
 """
 
 from _common import println
-
 from gocurrent import Chan, go
 
 

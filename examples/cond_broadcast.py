@@ -43,7 +43,6 @@ from __future__ import annotations
 import time
 
 from _common import SECOND, println
-
 from gocurrent import Cond, Mutex, go
 
 

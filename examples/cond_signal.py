@@ -30,7 +30,6 @@ Run: ``python examples/cond_signal.py`` (``--fast`` shrinks the sleep).
 import time
 
 from _common import SECOND, println
-
 from gocurrent import Cond, Mutex, go
 
 

@@ -27,7 +27,6 @@ It prints ``Work cancelled`` after one second. ``try/finally`` stands for
 import time
 
 from _common import SECOND, println
-
 from gocurrent import after, context, go, select
 
 

@@ -61,7 +61,6 @@ import argparse
 
 from _common import MILLISECOND, SCALE, heading, println
 from _http import URLError, get
-
 from gocurrent import after, atomic, context, errgroup, select
 
 

@@ -21,7 +21,6 @@ Run: ``python examples/goroutines.py`` (``--fast`` shrinks the sleep).
 import time
 
 from _common import SECOND, println
-
 from gocurrent import go
 
 

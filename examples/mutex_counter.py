@@ -38,7 +38,6 @@ Unlock. Run: ``python examples/mutex_counter.py``.
 """
 
 from _common import println
-
 from gocurrent import Mutex, WaitGroup, go
 
 

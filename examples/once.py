@@ -24,7 +24,6 @@ It prints ``Initializing...`` exactly once. Run: ``python examples/once.py``.
 """
 
 from _common import println
-
 from gocurrent import Once, WaitGroup, go
 
 once = Once()

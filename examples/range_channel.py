@@ -30,7 +30,6 @@ receive reports ``ok == False``. Run: ``python examples/range_channel.py``.
 """
 
 from _common import println
-
 from gocurrent import Chan, go
 
 

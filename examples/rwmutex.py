@@ -31,7 +31,6 @@ readers so writers never starve. Run: ``python examples/rwmutex.py``.
 import time
 
 from _common import MILLISECOND, println
-
 from gocurrent import RWMutex, WaitGroup, atomic
 
 

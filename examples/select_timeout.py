@@ -24,7 +24,6 @@ alive. Run: ``python examples/select_timeout.py`` (``--fast`` shrinks the sleeps
 import time
 
 from _common import SECOND, println
-
 from gocurrent import Chan, after, go, select
 
 

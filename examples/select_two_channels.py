@@ -28,7 +28,6 @@ Run: ``python examples/select_two_channels.py`` (``--fast`` shrinks the sleep).
 import time
 
 from _common import SECOND, println
-
 from gocurrent import Chan, go, select
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from _common import println
-
 from gocurrent import Map, WaitGroup, atomic, once_value
 
 READERS = 10

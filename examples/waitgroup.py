@@ -24,7 +24,6 @@ Run: ``python examples/waitgroup.py``.
 """
 
 from _common import println
-
 from gocurrent import WaitGroup, go
 
 

@@ -20,7 +20,6 @@ Run: ``python examples/waitgroup_go.py``.
 """
 
 from _common import println
-
 from gocurrent import WaitGroup
 
 
