@@ -31,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::chan::select, m)?)?;
     m.add_function(wrap_pyfunction!(py::chan::select_async, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_submit, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_arrive, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_next_job, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;

@@ -10,6 +10,7 @@ and no Rust frame ever sits below user code.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
 import itertools
 import os
@@ -39,8 +40,13 @@ def report(exc: BaseException) -> None:
         del args
 
 
-def _worker(job: tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]] | None) -> None:
+def _worker() -> None:
+    job, more = _native._arrive()
+    if more:
+        _start_worker()
     next_job = _native._next_job
+    if job is None:
+        job = next_job()
     while job is not None:
         fn, args, kwargs = job
         job = None
@@ -53,13 +59,14 @@ def _worker(job: tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]] |
         job = next_job()
 
 
+def _start_worker() -> None:
+    threading.Thread(target=_worker, name=f"goroutine-{next(_counter)}", daemon=True).start()
+
+
 def spawn_thread(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Runs fn(*args, **kwargs) on an idle pool thread, or on a new one."""
-    job = (fn, args, kwargs)
-    if not _native._submit(job):
-        threading.Thread(
-            target=_worker, args=(job,), name=f"goroutine-{next(_counter)}", daemon=True
-        ).start()
+    """Runs fn(*args, **kwargs) on the pool: an idle thread, else a new one soon."""
+    if _native._submit((fn, args, kwargs)):
+        _start_worker()
 
 
 def is_coroutine_function(fn: object) -> bool:
@@ -121,6 +128,9 @@ def _after_fork_in_child() -> None:
 
 # Goroutines never keep the process alive, and must not re-enter the
 # interpreter while it finalizes: stop them before finalization starts.
-threading._register_atexit(_native._begin_exit)  # type: ignore[attr-defined]
+# atexit runs after non-daemon threads were joined (they may still need
+# goroutines until then) and, being registered at import, after the atexit
+# callbacks registered later.
+atexit.register(_native._begin_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -409,15 +409,18 @@ impl Chan {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Value> {
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Value>> {
         if let Some(c) = &self.inner {
             match c.try_recv() {
-                TryRecv::Value(v) => return Ok(v),
-                TryRecv::Closed => return Err(PyStopIteration::new_err(())),
+                TryRecv::Value(v) => return Ok(Some(v)),
+                TryRecv::Closed => return Ok(None),
                 TryRecv::Empty => {}
             }
         }
-        Plan::single(self, Kind::Recv, None, Reply::Next).run(py, Timeout::Forever)
+        match Plan::single(self, Kind::Recv, None, Reply::Next).run(py, Timeout::Forever) {
+            Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
+            other => other.map(Some),
+        }
     }
 
     /// `await ch.send_async(v)`: send from a coroutine.
