@@ -36,5 +36,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_after_fork_in_child, m)?)?;
+    m.add_class::<py::timers::Timer>()?;
+    m.add_class::<py::timers::Ticker>()?;
+    m.add_function(wrap_pyfunction!(py::timers::after, m)?)?;
+    m.add_function(wrap_pyfunction!(py::timers::tick, m)?)?;
+    m.add_function(wrap_pyfunction!(py::timers::after_func, m)?)?;
+    m.add_function(wrap_pyfunction!(py::timers::_timers_pending, m)?)?;
+    m.add_class::<py::context::CancelNode>()?;
+    m.add_class::<py::context::AfterFuncStop>()?;
     Ok(())
 }

@@ -24,7 +24,9 @@ type Small<T> = SmallVec<[T; 4]>;
 /// The waiter type of channel operations.
 pub type ChanWaiter<T> = Waiter<Selected<T>>;
 
-type Defer<T> = Deferred<ChanWaiter<T>, T>;
+/// The deferred work (wakes, drops) of channel operations; see
+/// [`Chan::try_send_with`].
+pub type Defer<T> = Deferred<ChanWaiter<T>, T>;
 
 /// Which case of a (possibly single-case) select was performed, and how.
 #[derive(Debug, PartialEq, Eq)]
@@ -266,6 +268,31 @@ impl<T> Chan<T> {
         let mut d = Defer::new();
         let mut st = self.state.lock();
         st.close(&mut d)
+    }
+
+    /// [`Chan::try_send`] that leaves the wakes and drops in `d`, for a
+    /// caller that holds a lock of its own (a timer's): it drops `d` after
+    /// releasing that lock.
+    pub fn try_send_with(&self, value: T, d: &mut Defer<T>) -> Result<(), TrySendError<T>> {
+        let mut st = self.state.lock();
+        st.try_send(self.cap, value, d)
+    }
+
+    /// [`Chan::try_recv`] that leaves the wakes and drops in `d`.
+    pub fn try_recv_with(&self, d: &mut Defer<T>) -> TryRecv<T> {
+        let mut st = self.state.lock();
+        match st.try_recv(self.cap, d) {
+            Some(Some(v)) => TryRecv::Value(v),
+            Some(None) => TryRecv::Closed,
+            None => TryRecv::Empty,
+        }
+    }
+
+    /// [`Chan::close`] that leaves the wakes and drops in `d` (a context
+    /// closes its done channel under its own lock).
+    pub fn close_with(&self, d: &mut Defer<T>) -> Result<(), AlreadyClosed> {
+        let mut st = self.state.lock();
+        st.close(d)
     }
 
     fn addr(&self) -> usize {

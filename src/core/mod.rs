@@ -3,6 +3,10 @@
 //! binding runs, with plain integers instead of Python objects.
 
 pub mod chan;
+#[cfg(not(loom))]
+pub mod context;
 pub mod pool;
 pub mod sync;
+#[cfg(not(loom))]
+pub mod timers;
 pub mod waiter;

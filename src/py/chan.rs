@@ -284,6 +284,12 @@ impl Chan {
     pub fn nil() -> Chan {
         Chan { inner: None }
     }
+
+    /// A Python channel over a core channel that Rust also holds (a
+    /// timer's channel, a context's done channel).
+    pub fn from_core(inner: Core) -> Chan {
+        Chan { inner: Some(inner) }
+    }
 }
 
 #[pymethods]

@@ -3,5 +3,7 @@
 
 pub mod awaitable;
 pub mod chan;
+pub mod context;
 pub mod runtime;
 pub mod timeout;
+pub mod timers;
