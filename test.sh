@@ -25,8 +25,8 @@ cargo clippy --all-targets -- -D warnings
 step "cargo test"
 cargo test
 
-step "building the extension (release) with the test extras"
-maturin develop --release --extras test
+step "building the extension (release) with the test and examples extras"
+maturin develop --release --extras test,examples
 
 step "ruff"
 ruff check .

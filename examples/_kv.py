@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -188,28 +187,51 @@ def count_keys(client: KVClient, store_id: str) -> int:
 
 class Spinner:
     """The Fastly CLI's ``text.Spinner``: ``start``, ``message``, ``stop_message``,
-    ``stop``, ``stop_fail_message``, ``stop_fail``; drawn with rich."""
+    ``stop``, ``stop_fail_message``, ``stop_fail``; drawn with rich.
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    ``message(text, count)`` may also pass the number of keys done so far:
+    the display then shows the rate, and a bar when ``total`` is known.
+    """
+
+    def __init__(self, out: TextIO | None = None, total: int | None = None) -> None:
         from rich.console import Console
         from rich.live import Live
         from rich.spinner import Spinner as RichSpinner
 
         self._text = ""
+        self._count = 0
+        self._total = total
+        self._started_at = time.perf_counter()
         self._spinner = RichSpinner("dots", style="cyan")
         self._console = Console(file=out) if out is not None else Console()
         self._live = Live(self, console=self._console, refresh_per_second=10, redirect_stdout=False)
         self._final = ""
 
     def __rich__(self) -> Any:
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
         self._spinner.update(text=self._text)
-        return self._spinner
+        if not self._count:
+            return self._spinner
+        elapsed = max(time.perf_counter() - self._started_at, 1e-9)
+        grid = Table.grid(padding=(0, 2))
+        row: list[Any] = [self._spinner]
+        if self._total:
+            row.append(ProgressBar(total=self._total, completed=self._count, width=30))
+        row.append(f"{self._count / elapsed:,.0f} keys/s")
+        grid.add_row(*row)
+        return grid
 
     def start(self) -> None:
+        self._started_at = time.perf_counter()
         self._live.start()
 
-    def message(self, text: str) -> None:
-        self._text = text  # one store: cheap enough to call on every deletion
+    def message(self, text: str, count: int | None = None) -> None:
+        # Plain stores: cheap enough to call on every deletion.
+        self._text = text
+        if count is not None:
+            self._count = count
 
     def stop_message(self, text: str) -> None:
         self._final = text
@@ -267,6 +289,7 @@ class Target:
     client: KVClient
     store_id: str
     local: Any = None  # the KVStoreServer, when the example started one
+    total: int | None = None  # how many keys there are, when known
 
     def remaining(self) -> list[str] | None:
         """Keys left in a local store (None for an external API)."""
@@ -296,7 +319,7 @@ def kv_store(args: argparse.Namespace) -> Iterator[Target]:
         print(f"Local KV store at {kv.url}: store {args.store!r} has {args.keys:,} keys")
         client = KVClient(kv.url, kv.token, args.pool, args.client)
         try:
-            yield Target(client, args.store, kv)
+            yield Target(client, args.store, kv, args.keys)
         finally:
             client.close()
 
@@ -306,12 +329,3 @@ def report_rate(deleted: int, seconds: float, out: Callable[[str], None] = print
     rate = deleted / seconds if seconds > 0 else 0.0
     out(f"Deleted {deleted:,} keys in {seconds:.2f} s: {rate:,.0f} keys/s")
     return rate
-
-
-def stdout_is_notebook() -> bool:
-    """True inside a Jupyter kernel (rich then draws with ipywidgets)."""
-    return "ipykernel" in sys.modules
-
-
-def now() -> float:
-    return time.perf_counter()

@@ -60,14 +60,17 @@ def delete_all_keys(
     out: TextIO | None = None,
     pool_size: int = POOL_SIZE,
     max_errors: int = MAX_ERRORS,
+    total: int | None = None,
 ) -> int:
     """Delete every key of ``store_id``; return how many were deleted.
+
+    ``total``, when known, lets the spinner draw a progress bar.
 
     Raises DeleteError when some deletions failed.
     """
     # A spinner visually updates the user on the progress.
     spinner_message = "Deleting keys"
-    spinner = Spinner(out)
+    spinner = Spinner(out, total)
     spinner.start()
     spinner.message(spinner_message + "...")
 
@@ -123,7 +126,7 @@ def delete_all_keys(
                             return
                 # Update the terminal UI to reflect the number of deleted keys.
                 f = delete_count.add(1)
-                spinner.message(f"{spinner_message}...{f}")
+                spinner.message(f"{spinner_message}...{f}", f)
         finally:
             wg.done()
 
@@ -168,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         status = 0
         try:
             deleted = delete_all_keys(
-                target.client, target.store_id, pool_size=args.pool, max_errors=args.max_errors
+                target.client,
+                target.store_id,
+                pool_size=args.pool,
+                max_errors=args.max_errors,
+                total=target.total,
             )
         except DeleteError as err:
             print(f"\nERROR: {err}.")

@@ -115,7 +115,7 @@ def delete_all_kv_store_keys(
                     continue
                 n = delete_count.add(1)
                 if progress is not None:
-                    progress.message(f"Deleting keys...{n}")
+                    progress.message(f"Deleting keys...{n}", n)
         finally:
             wg_processing.done()
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with kv_store(args) as target:
-        spinner = Spinner()
+        spinner = Spinner(total=target.total)
         spinner.start()
         spinner.message("Deleting keys...")
         deleted = atomic.Uint64()
