@@ -11,7 +11,18 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from . import _runtime
-from ._native import Chan, ChanClosedError, nilchan, select, select_async
+from ._native import (
+    Chan,
+    ChanClosedError,
+    Ticker,
+    Timer,
+    after,
+    after_func,
+    nilchan,
+    select,
+    select_async,
+    tick,
+)
 
 __all__ = [
     "Chan",
@@ -21,6 +32,7 @@ __all__ = [
     "select",
     "select_async",
 ]
+__all__ += ["ErrGroup", "Ticker", "Timer", "after", "after_func", "context", "errgroup", "tick"]
 
 
 def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwargs: Any) -> None:
@@ -43,3 +55,9 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
         _runtime.spawn_thread(fn, args, kwargs)
     else:
         raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")
+
+
+# Submodules whose names live there (``from gocurrent import context, errgroup``).
+from . import context, errgroup  # noqa: E402
+
+ErrGroup = errgroup.Group

@@ -18,6 +18,16 @@ __all__ = [
     "select",
     "select_async",
 ]
+__all__ += [
+    "Ticker",
+    "Timer",
+    "_AfterFuncStop",
+    "_CancelNode",
+    "_timers_pending",
+    "after",
+    "after_func",
+    "tick",
+]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -88,3 +98,63 @@ def _next_job() -> Any: ...
 def _idle_workers() -> int: ...
 def _begin_exit() -> None: ...
 def _after_fork_in_child(main_thread_ident: int) -> None: ...
+
+# Timers
+
+@final
+class Timer:
+    """Go's ``time.Timer``: sends the firing time (``time.monotonic()``) on ``.c`` once."""
+
+    def __new__(cls, seconds: float, /) -> Timer: ...
+    @property
+    def c(self) -> Chan[float] | None:
+        """The channel on which the firing time is delivered (None for an after_func timer)."""
+    def stop(self) -> bool:
+        """Stops the timer; True if that prevented a value from being received."""
+    def reset(self, seconds: float, /) -> bool:
+        """Re-arms the timer; returns what stop() would have returned."""
+
+@final
+class Ticker:
+    """Go's ``time.Ticker``: sends the time on ``.c`` every period, dropping missed ticks."""
+
+    def __new__(cls, seconds: float, /) -> Ticker: ...
+    @property
+    def c(self) -> Chan[float]:
+        """The channel on which the ticks are delivered."""
+    def stop(self) -> None:
+        """Stops the ticker: no more ticks, and no stale tick is received."""
+    def reset(self, seconds: float, /) -> None:
+        """Restarts the ticker with a new period."""
+
+def after(seconds: float, /) -> Chan[float]:
+    """A channel that receives the time once, after ``seconds``."""
+
+def tick(seconds: float, /) -> Chan[float]:
+    """A channel that receives the time every ``seconds``."""
+
+def after_func(seconds: float, fn_: Callable[[], object], /) -> Timer:
+    """Runs ``fn()`` as a goroutine after ``seconds``; returns its Timer."""
+
+def _timers_pending() -> int: ...
+
+# The cancellation tree of gocurrent.context
+
+@final
+class _CancelNode:
+    def __new__(cls, parent: _CancelNode | None = None, /) -> _CancelNode: ...
+    @property
+    def done(self) -> Chan[Any]: ...
+    def err(self) -> BaseException | None: ...
+    def cause(self) -> BaseException | None: ...
+    def cancel(
+        self, err: BaseException, cause: BaseException | None = None, remove: bool = True
+    ) -> None: ...
+    def set_deadline(self, seconds: float, cause: BaseException | None = None, /) -> None: ...
+    def after_func(self, fn_: Callable[[], object], /) -> _AfterFuncStop: ...
+    def _children(self) -> int: ...
+
+@final
+class _AfterFuncStop:
+    def __new__(cls) -> _AfterFuncStop: ...
+    def __call__(self) -> bool: ...

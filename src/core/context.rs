@@ -215,10 +215,9 @@ impl<V, E, F> Drop for Node<V, E, F> {
     /// Drops the subtree iteratively: a long chain of never-cancelled
     /// contexts must not overflow the stack when it goes away.
     fn drop(&mut self) {
-        let mut stack: Vec<Arc<Node<V, E, F>>> =
-            std::mem::take(&mut self.state.get_mut().children)
-                .into_values()
-                .collect();
+        let mut stack: Vec<Arc<Node<V, E, F>>> = std::mem::take(&mut self.state.get_mut().children)
+            .into_values()
+            .collect();
         while let Some(child) = stack.pop() {
             if let Ok(mut node) = Arc::try_unwrap(child) {
                 stack.extend(std::mem::take(&mut node.state.get_mut().children).into_values());

@@ -23,13 +23,19 @@
 //! Lock order: cell, then heap. The timer thread never holds the heap lock
 //! while it takes a cell lock, and drops nothing under the heap lock (a
 //! target may own Python objects).
+//!
+//! The heap's lock and condvar are std's (futex-based, the waiters live in
+//! the kernel), not parking_lot's: after a fork, parking_lot's user-space
+//! wait queues still list the parent's timer thread, and a notification
+//! can be spent on that dead thread instead of the child's new one.
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Delays are clamped to this (a century): longer ones never fire in practice,
@@ -129,6 +135,11 @@ impl<T> Due<T> {
     pub fn when(&self) -> Instant {
         self.when
     }
+
+    /// The timer.
+    pub fn cell(&self) -> &Arc<TimerCell<T>> {
+        &self.cell
+    }
 }
 
 struct Heap<T> {
@@ -144,7 +155,7 @@ type Runner<T> = Box<dyn Fn(&Arc<Timers<T>>, Vec<Due<T>>) + Send + Sync>;
 
 /// The heap of every timer and the one thread that fires them.
 pub struct Timers<T> {
-    heap: Mutex<Heap<T>>,
+    heap: std::sync::Mutex<Heap<T>>,
     cv: Condvar,
     runner: Runner<T>,
     thread_name: &'static str,
@@ -158,7 +169,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
         runner: impl Fn(&Arc<Timers<T>>, Vec<Due<T>>) + Send + Sync + 'static,
     ) -> Arc<Self> {
         Arc::new(Timers {
-            heap: Mutex::new(Heap {
+            heap: std::sync::Mutex::new(Heap {
                 entries: BinaryHeap::new(),
                 stale: 0,
                 order: 0,
@@ -170,16 +181,22 @@ impl<T: Send + Sync + 'static> Timers<T> {
         })
     }
 
+    /// The heap, locked (nothing panics under this lock, but a poisoned
+    /// lock would still hold a consistent heap).
+    fn heap(&self) -> MutexGuard<'_, Heap<T>> {
+        self.heap.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Timers armed and not yet fired or stopped.
     pub fn pending(&self) -> usize {
-        let h = self.heap.lock();
+        let h = self.heap();
         h.entries.len().saturating_sub(h.stale)
     }
 
     /// Invalidates the cell's current heap entry (if `armed`) and returns
     /// the new sequence number. Called under the cell lock.
     fn bump(&self, cell: &TimerCell<T>, armed: bool) -> u64 {
-        let mut h = self.heap.lock();
+        let mut h = self.heap();
         if armed {
             h.stale += 1;
         }
@@ -188,7 +205,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
 
     /// Pushes an entry (under the cell lock) and wakes or starts the thread.
     fn push(self: &Arc<Self>, cell: &Arc<TimerCell<T>>, seq: u64, when: Instant) -> io::Result<()> {
-        let mut h = self.heap.lock();
+        let mut h = self.heap();
         let order = h.order;
         h.order += 1;
         let earliest = h.entries.peek().is_none_or(|top| when < top.when);
@@ -205,9 +222,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
                 .spawn(move || me.run())?;
             h.running = true;
         } else if earliest {
-            // notify_all: after a fork the condvar may still list the
-            // parent's (gone) timer thread.
-            self.cv.notify_all();
+            self.cv.notify_one();
         }
         Ok(())
     }
@@ -286,14 +301,20 @@ impl<T: Send + Sync + 'static> Timers<T> {
             let mut stale: Vec<Entry<T>> = Vec::new();
             let mut batch: Vec<Due<T>> = Vec::new();
             {
-                let mut h = self.heap.lock();
+                let mut h = self.heap();
                 loop {
                     let now = Instant::now();
                     match h.entries.peek() {
-                        None => self.cv.wait(&mut h),
+                        None => {
+                            h = self.cv.wait(h).unwrap_or_else(PoisonError::into_inner);
+                        }
                         Some(top) if top.when > now => {
-                            let when = top.when;
-                            self.cv.wait_until(&mut h, when);
+                            let dur = top.when - now;
+                            h = self
+                                .cv
+                                .wait_timeout(h, dur)
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .0;
                         }
                         Some(_) => break,
                     }
@@ -336,7 +357,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
     /// In a forked child: the parent's timer thread is gone; start a new one
     /// if timers are pending (else on the next arming).
     pub fn after_fork_in_child(self: &Arc<Self>) {
-        let Some(mut h) = self.heap.try_lock() else {
+        let Ok(mut h) = self.heap.try_lock() else {
             return;
         };
         h.running = false;

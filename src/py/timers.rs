@@ -25,7 +25,10 @@ type Value = Py<PyAny>;
 /// What firing a timer does.
 pub enum Target {
     /// Timer, Ticker, after, tick: send `time.monotonic()` on the channel.
-    Chan(Arc<core::Chan<Value>>),
+    /// Held weakly: once nobody can receive from the channel (the Python
+    /// `Chan` and its Timer are gone), firing does nothing and a ticker
+    /// stops (as Go 1.23 collects unreferenced timers and tickers).
+    Chan(Weak<core::Chan<Value>>),
     /// after_func: run the function as a goroutine.
     Func(Value),
     /// A context deadline: cancel it with `DeadlineExceeded` (and a cause).
@@ -42,6 +45,8 @@ pub static TIMERS: LazyLock<Arc<Timers<Target>>> =
 enum Action {
     /// The channel's deferred wakes (and a dropped tick).
     Delivered(Defer<Value>),
+    /// Nobody can receive from the channel any more: disarm the timer.
+    Unreachable,
     Go(Value),
     Expire(Weak<CtxNode>, Option<Value>),
 }
@@ -57,7 +62,9 @@ pub fn monotonic(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 /// Starts `f` as a goroutine (`gocurrent.go(f)`); a failure to start it is
 /// reported as unraisable (there is no caller to raise it to).
 pub fn go(py: Python<'_>, f: Value) {
-    let r = GO.import(py, "gocurrent", "go").and_then(|go| go.call1((f,)));
+    let r = GO
+        .import(py, "gocurrent", "go")
+        .and_then(|go| go.call1((f,)));
     if let Err(e) = r {
         e.write_unraisable(py, None);
     }
@@ -67,9 +74,13 @@ pub fn go(py: Python<'_>, f: Value) {
 fn fire_target(target: &Target, now: &mut Option<Value>, py: Python<'_>) -> Action {
     match target {
         Target::Chan(c) => {
+            let Some(c) = c.upgrade() else {
+                return Action::Unreachable;
+            };
             let mut d = Defer::new();
             if let Some(v) = now.take()
-                && let Err(TrySendError::Full(v) | TrySendError::Closed(v)) = c.try_send_with(v, &mut d)
+                && let Err(TrySendError::Full(v) | TrySendError::Closed(v)) =
+                    c.try_send_with(v, &mut d)
             {
                 // A slow receiver: the tick is dropped (Go's rule).
                 d.drop_later(v);
@@ -86,6 +97,7 @@ fn fire_target(target: &Target, now: &mut Option<Value>, py: Python<'_>) -> Acti
 fn run_action(py: Python<'_>, action: Action) {
     match action {
         Action::Delivered(d) => drop(d),
+        Action::Unreachable => {}
         Action::Go(f) => go(py, f),
         Action::Expire(node, cause) => {
             if let Some(node) = node.upgrade() {
@@ -98,12 +110,12 @@ fn run_action(py: Python<'_>, action: Action) {
 /// Takes back a fired value nobody received (under the timer's lock).
 fn drain(target: &Target, d: &mut Defer<Value>) -> bool {
     match target {
-        Target::Chan(c) => match c.try_recv_with(d) {
-            TryRecv::Value(v) => {
+        Target::Chan(c) => match c.upgrade().map(|c| c.try_recv_with(d)) {
+            Some(TryRecv::Value(v)) => {
                 d.drop_later(v);
                 true
             }
-            TryRecv::Closed | TryRecv::Empty => false,
+            _ => false,
         },
         _ => false,
     }
@@ -117,8 +129,13 @@ fn run_batch(timers: &Arc<Timers<Target>>, batch: Vec<Due<Target>>) {
             let mut now = monotonic(py).ok().map(Bound::unbind);
             let action = timers.fire(due, |t| fire_target(t, &mut now, py));
             drop(now);
-            if let Some(action) = action {
-                run_action(py, action);
+            match action {
+                // A ticker nobody can receive from: stop it.
+                Some(Action::Unreachable) => {
+                    timers.stop(due.cell(), |_| ());
+                }
+                Some(action) => run_action(py, action),
+                None => {}
             }
         }
         drop(batch);
@@ -222,7 +239,7 @@ impl Timer {
     fn new(py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<Self> {
         let secs = parse_seconds(seconds)?;
         let (core, chan) = new_chan(py)?;
-        let cell = TimerCell::new(Target::Chan(core));
+        let cell = TimerCell::new(Target::Chan(Arc::downgrade(&core)));
         start_once(py, &cell, secs)?;
         Ok(Timer {
             cell,
@@ -285,9 +302,12 @@ impl Ticker {
     #[new]
     #[pyo3(signature = (seconds, /))]
     fn new(py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let period = positive(parse_seconds(seconds)?, "non-positive interval for NewTicker")?;
+        let period = positive(
+            parse_seconds(seconds)?,
+            "non-positive interval for NewTicker",
+        )?;
         let (core, c) = new_chan(py)?;
-        let cell = TimerCell::new(Target::Chan(core));
+        let cell = TimerCell::new(Target::Chan(Arc::downgrade(&core)));
         arm(&cell, period.as_secs_f64(), Some(period))?;
         Ok(Ticker { cell, c })
     }
@@ -332,7 +352,7 @@ impl Ticker {
 pub fn after(py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<Py<Chan>> {
     let secs = parse_seconds(seconds)?;
     let (core, chan) = new_chan(py)?;
-    let cell = TimerCell::new(Target::Chan(core));
+    let cell = TimerCell::new(Target::Chan(Arc::downgrade(&core)));
     start_once(py, &cell, secs)?;
     Ok(chan)
 }
@@ -342,9 +362,12 @@ pub fn after(py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<Py<Chan>> {
 #[pyfunction]
 #[pyo3(signature = (seconds, /))]
 pub fn tick(py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<Py<Chan>> {
-    let period = positive(parse_seconds(seconds)?, "non-positive interval for NewTicker")?;
+    let period = positive(
+        parse_seconds(seconds)?,
+        "non-positive interval for NewTicker",
+    )?;
     let (core, chan) = new_chan(py)?;
-    let cell = TimerCell::new(Target::Chan(core));
+    let cell = TimerCell::new(Target::Chan(Arc::downgrade(&core)));
     arm(&cell, period.as_secs_f64(), Some(period))?;
     Ok(chan)
 }

@@ -108,7 +108,8 @@ fn racing_child_registration_and_cancel() {
     for _ in 0..300 {
         let root = N::root(chan());
         let r2 = root.clone();
-        let h = std::thread::spawn(move || (0..20).map(|_| N::child(&r2, chan())).collect::<Vec<_>>());
+        let h =
+            std::thread::spawn(move || (0..20).map(|_| N::child(&r2, chan())).collect::<Vec<_>>());
         root.cancel("canceled", true);
         for c in h.join().unwrap() {
             assert_eq!(c.err(), Some("canceled"));
@@ -124,11 +125,13 @@ fn cleanups_run_once_on_cancel() {
     let root = N::root(chan());
     let child = N::child(&root, chan());
     let n2 = n.clone();
-    assert!(child
-        .on_cancel(Box::new(move || {
-            n2.fetch_add(1, Ordering::SeqCst);
-        }))
-        .is_ok());
+    assert!(
+        child
+            .on_cancel(Box::new(move || {
+                n2.fetch_add(1, Ordering::SeqCst);
+            }))
+            .is_ok()
+    );
     root.cancel("x", true);
     child.cancel("y", true);
     assert_eq!(n.load(Ordering::SeqCst), 1);

@@ -24,15 +24,38 @@ fn ms(n: u64) -> Duration {
 #[test]
 fn fires_in_deadline_order() {
     let (timers, rx) = service();
-    let delays = [50u64, 10, 30, 20, 40, 0, 30];
+    // 25 ms apart: the arming loop takes microseconds.
+    let delays = [125u64, 25, 75, 50, 100, 0];
     let cells: Vec<_> = (0..delays.len() as u32).map(TimerCell::new).collect();
     for (cell, d) in cells.iter().zip(delays) {
         timers.reset(cell, ms(d), None, |_| ()).unwrap();
     }
     let got: Vec<u32> = (0..delays.len()).map(|_| rx.recv().unwrap().0).collect();
-    // Equal deadlines fire in arming order (2 before 6).
-    assert_eq!(got, vec![5, 1, 3, 2, 6, 4, 0]);
+    assert_eq!(got, vec![5, 1, 3, 2, 4, 0]);
     assert_eq!(timers.pending(), 0);
+}
+
+#[test]
+fn equal_deadlines_pop_in_arming_order() {
+    let cell = TimerCell::new(0u32);
+    let when = Instant::now();
+    let mut heap = BinaryHeap::new();
+    for order in [3u64, 1, 2, 0] {
+        heap.push(Entry {
+            when,
+            order,
+            seq: 0,
+            cell: cell.clone(),
+        });
+    }
+    heap.push(Entry {
+        when: when - ms(1),
+        order: 9,
+        seq: 0,
+        cell: cell.clone(),
+    });
+    let popped: Vec<u64> = std::iter::from_fn(|| heap.pop().map(|e| e.order)).collect();
+    assert_eq!(popped, vec![9, 0, 1, 2, 3]);
 }
 
 #[test]
@@ -40,15 +63,15 @@ fn stop_prevents_firing_and_reports_armed() {
     let (timers, rx) = service();
     let a = TimerCell::new(1);
     let b = TimerCell::new(2);
-    assert_eq!(timers.reset(&a, ms(30), None, |_| ()).unwrap().0, false);
+    assert!(!timers.reset(&a, ms(30), None, |_| ()).unwrap().0);
     timers.reset(&b, ms(60), None, |_| ()).unwrap();
     assert!(a.is_armed());
-    assert_eq!(timers.stop(&a, |_| ()).0, true);
-    assert_eq!(timers.stop(&a, |_| ()).0, false);
+    assert!(timers.stop(&a, |_| ()).0);
+    assert!(!timers.stop(&a, |_| ()).0);
     assert_eq!(rx.recv().unwrap().0, 2);
     assert!(rx.recv_timeout(ms(100)).is_err());
     // A fired timer is no longer armed.
-    assert_eq!(timers.stop(&b, |_| ()).0, false);
+    assert!(!timers.stop(&b, |_| ()).0);
 }
 
 #[test]
@@ -59,7 +82,7 @@ fn reset_moves_the_deadline() {
     timers.reset(&a, ms(20), None, |_| ()).unwrap();
     timers.reset(&b, ms(60), None, |_| ()).unwrap();
     // Re-arm a after b: it fires once, after b.
-    assert_eq!(timers.reset(&a, ms(120), None, |_| ()).unwrap().0, true);
+    assert!(timers.reset(&a, ms(120), None, |_| ()).unwrap().0);
     assert_eq!(rx.recv().unwrap().0, 2);
     assert_eq!(rx.recv().unwrap().0, 1);
     assert!(rx.recv_timeout(ms(100)).is_err());
@@ -72,7 +95,7 @@ fn periodic_timer_ticks_until_stopped() {
     timers.reset(&t, ms(10), Some(ms(10)), |_| ()).unwrap();
     let ticks: Vec<Instant> = (0..5).map(|_| rx.recv().unwrap().1).collect();
     assert!(ticks.windows(2).all(|w| w[0] <= w[1]));
-    assert_eq!(timers.stop(&t, |_| ()).0, true);
+    assert!(timers.stop(&t, |_| ()).0);
     // Drain a tick that may have raced with stop, then nothing more.
     while rx.recv_timeout(ms(50)).is_ok() {}
     assert!(rx.recv_timeout(ms(50)).is_err());
@@ -116,7 +139,9 @@ fn many_stopped_timers_are_compacted() {
     let (timers, rx) = service();
     let cells: Vec<_> = (0..5000u32).map(TimerCell::new).collect();
     for c in &cells {
-        timers.reset(c, Duration::from_secs(3600), None, |_| ()).unwrap();
+        timers
+            .reset(c, Duration::from_secs(3600), None, |_| ())
+            .unwrap();
     }
     assert_eq!(timers.pending(), 5000);
     for c in &cells[..4000] {
@@ -127,7 +152,7 @@ fn many_stopped_timers_are_compacted() {
     let probe = TimerCell::new(99_999);
     timers.reset(&probe, ms(1), None, |_| ()).unwrap();
     assert_eq!(rx.recv().unwrap().0, 99_999);
-    let h = timers.heap.lock();
+    let h = timers.heap();
     assert_eq!(h.stale, 0);
     assert_eq!(h.entries.len(), 1000);
 }
@@ -139,7 +164,9 @@ fn racing_stop_and_fire_exactly_one_wins() {
     let (timers, rx) = service();
     for i in 0..300u32 {
         let c = TimerCell::new(i);
-        timers.reset(&c, Duration::from_micros(200), None, |_| ()).unwrap();
+        timers
+            .reset(&c, Duration::from_micros(200), None, |_| ())
+            .unwrap();
         std::thread::sleep(Duration::from_micros(150 + u64::from(i % 100)));
         let (armed, _) = timers.stop(&c, |_| ());
         let fired = match rx.recv_timeout(ms(if armed { 5 } else { 2000 })) {
