@@ -1,8 +1,10 @@
 """gocurrent: Go's concurrency model for Python, implemented in Rust.
 
-Goroutines (``go``), channels (``Chan``, ``nilchan``) and ``select``; every
-blocking call releases the GIL, stays interruptible by Ctrl-C, and has an
-``*_async`` twin that works on the same objects from asyncio coroutines.
+Goroutines (``go``), channels (``Chan``, ``nilchan``), ``select``, Go's sync
+primitives (``WaitGroup``, ``Mutex``, ``RWMutex``, ``Cond``, ``Once``,
+``Map``, ``Semaphore``) and ``gocurrent.atomic``; every blocking call
+releases the GIL, stays interruptible by Ctrl-C, and has an ``*_async`` twin
+that works on the same objects from asyncio coroutines.
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from . import _runtime
+from . import _runtime, atomic
 from ._native import (
     Chan,
     ChanClosedError,
+    Cond,
+    Mutex,
+    Once,
+    RWMutex,
+    Semaphore,
     Ticker,
     Timer,
+    WaitGroup,
     after,
     after_func,
     nilchan,
@@ -23,12 +31,23 @@ from ._native import (
     select_async,
     tick,
 )
+from ._sync import Map, once_func, once_value
 
 __all__ = [
     "Chan",
     "ChanClosedError",
+    "Cond",
+    "Map",
+    "Mutex",
+    "Once",
+    "RWMutex",
+    "Semaphore",
+    "WaitGroup",
+    "atomic",
     "go",
     "nilchan",
+    "once_func",
+    "once_value",
     "select",
     "select_async",
 ]

@@ -3,10 +3,15 @@
 //! binding runs, with plain integers instead of Python objects.
 
 pub mod chan;
+pub mod cond;
 #[cfg(not(loom))]
 pub mod context;
+pub mod mutex;
 pub mod pool;
+pub mod rwmutex;
+pub mod sema;
 pub mod sync;
 #[cfg(not(loom))]
 pub mod timers;
 pub mod waiter;
+pub mod waitgroup;

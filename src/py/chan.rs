@@ -290,6 +290,12 @@ impl Chan {
     pub fn from_core(inner: Core) -> Chan {
         Chan { inner: Some(inner) }
     }
+
+    /// The core channel (`None` for `nilchan`), for other bindings that
+    /// wait on a channel (a semaphore watching a context's `done()`).
+    pub fn core(&self) -> Option<&Core> {
+        self.inner.as_ref()
+    }
 }
 
 #[pymethods]
