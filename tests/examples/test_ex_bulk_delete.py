@@ -147,3 +147,12 @@ def test_api_flag_runs_against_any_compatible_service() -> None:
         assert kv.count("other-store") == 0
     assert "Local KV store" not in proc.stdout  # it used the given API only
     assert "✓ Deleted keys: 1200" in proc.stdout
+
+
+def test_the_local_server_is_gone_when_the_example_ends() -> None:
+    import socket
+
+    out = run_example("bulk_delete", "--keys", "500").stdout
+    port = number(r"Local KV store at http://127\.0\.0\.1:(\d+)", out)
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
+        pass

@@ -119,3 +119,12 @@ def test_get_with_done_context_sends_nothing() -> None:
     cancel()
     with pytest.raises(URLError, match="context canceled"):
         get(ctx, "http://127.0.0.1:9/never-contacted")
+
+
+def test_the_http_me_server_is_gone_when_the_example_ends() -> None:
+    import socket
+
+    _, urls = run_set("all-ok")
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", urls[0]).group(1))
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
+        pass
