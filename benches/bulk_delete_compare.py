@@ -9,7 +9,9 @@ Every contender uses the same client (examples/_kv.py: urllib3 pool shared by
 the workers, or one http.client connection per thread) and the same server
 process (examples/services/kvstore.py, asyncio, on 127.0.0.1), which is
 re-seeded with ``--keys`` keys before each run. The server shares the
-machine's cores with the client, so the numbers measure the whole system.
+machine's cores with the client, so keys/s measures the whole system; the
+client's CPU time per key (user + system, this process only) depends less
+on what else the machine is doing.
 Not part of the test suite.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import resource
 import statistics
 import sys
 import time
@@ -82,6 +85,12 @@ def gocurrent_update(client: KVClient, pool: int) -> int:
     return deleted.load()
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) used by this process (the client) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 CONTENDERS: dict[str, Callable[[KVClient, int], int]] = {
     "sequential loop": sequential,
     "ThreadPoolExecutor": thread_pool,
@@ -107,19 +116,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     with KVStoreServer(latency_ms=args.latency_ms) as kv:
         for name in chosen:
-            rates = []
+            rates, cpu = [], []
             for _ in range(args.repeat):
                 kv.seed(STORE, args.keys)
                 client = KVClient(kv.url, kv.token, args.pool, args.client)
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), _cpu()
                 deleted = CONTENDERS[name](client, args.pool)
-                elapsed = time.perf_counter() - start
+                elapsed, used = time.perf_counter() - start, _cpu() - start_cpu
                 client.close()
+                cpu.append(used / max(deleted, 1) * 1e6)
                 left = kv.count(STORE)
                 if deleted != args.keys or left:
                     print(f"  {name}: deleted {deleted}, {left} left (expected all)")
                 rates.append(deleted / elapsed)
-            print(f"{name:30} {statistics.median(rates):>9,.0f} keys/s")
+            print(
+                f"{name:30} {statistics.median(rates):>9,.0f} keys/s"
+                f"   client CPU {statistics.median(cpu):>5.0f} us/key"
+            )
     return 0
 
 
