@@ -5,8 +5,8 @@ ThreadPoolExecutor of the same size, in one run, against one local KV store.
     python benches/bulk_delete_compare.py --keys 100000 --latency-ms 2
     python benches/bulk_delete_compare.py --client http.client --repeat 3
 
-Every contender uses the same client (examples/_kv.py: urllib3 pool shared by
-the workers, or one http.client connection per thread) and the same server
+Every contender uses the same client (examples/_kv.py: one http.client
+connection per thread, or with --client urllib3 a pool shared by the workers) and the same server
 process (examples/services/kvstore.py, asyncio, on 127.0.0.1), which is
 re-seeded with ``--keys`` keys before each run. The server shares the
 machine's cores with the client, so keys/s measures the whole system; the
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=int, default=20_000)
     parser.add_argument("--pool", type=int, default=100)
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--client", choices=["urllib3", "http.client"], default="urllib3")
+    parser.add_argument("--client", choices=["http.client", "urllib3"], default="http.client")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender (median)")
     parser.add_argument("--only", default="", help="comma-separated contenders (default: all)")
     args = parser.parse_args(argv)

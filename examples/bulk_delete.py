@@ -185,9 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Failed keys: {shown}{more}")
             deleted, status = err.deleted, 1
         report_rate(deleted, time.perf_counter() - start)
-        remaining = target.remaining()
-        if remaining is not None:
-            print(f"Keys left in the store: {len(remaining):,}")
+        print(f"Keys left in the store: {target.count_left():,}")
     return status
 
 

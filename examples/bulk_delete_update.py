@@ -180,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             spinner.stop()
             print(f"\nSUCCESS: Deleted all keys from KV Store '{target.store_id}'")
         report_rate(deleted.load(), time.perf_counter() - start)
-        remaining = target.remaining()
-        if remaining is not None:
-            print(f"Keys left in the store: {len(remaining):,}")
+        print(f"Keys left in the store: {target.count_left():,}")
     return status
 
 

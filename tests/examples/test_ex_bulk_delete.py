@@ -30,8 +30,8 @@ def test_original_deletes_every_key() -> None:
     assert "Keys left in the store: 0" in out
 
 
-def test_original_http_client_transport_and_small_pool() -> None:
-    out = run_example("bulk_delete", "--keys", "1500", "--pool", "7", "--client", "http.client")
+def test_original_urllib3_transport_and_small_pool() -> None:
+    out = run_example("bulk_delete", "--keys", "1500", "--pool", "7", "--client", "urllib3")
     assert "✓ Deleted keys: 1500" in out.stdout
     assert "Keys left in the store: 0" in out.stdout
 
