@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from conftest import run_example
+from ex_support import run_example
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from conftest import run_example
+from ex_support import run_example
 from gocurrent import Chan, WaitGroup, context
 
 pytestmark = pytest.mark.timeout(60)

@@ -8,7 +8,7 @@ from pathlib import Path
 from queue import Empty
 
 import pytest
-from conftest import EXAMPLES
+from ex_support import EXAMPLES
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import run_example
+from ex_support import run_example
 
 pytestmark = pytest.mark.timeout(60)
 

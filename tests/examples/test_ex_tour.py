@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from ex_support import EXAMPLES
 from gocurrent import tour
 
 

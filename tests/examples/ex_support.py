@@ -1,5 +1,8 @@
 """Helpers for the tests of examples/: run an example script as a subprocess.
 
+(A module of its own rather than conftest.py, whose module name "conftest"
+is shared with tests/conftest.py.)
+
 The examples run with their sleeps scaled down (GOCURRENT_EXAMPLE_SCALE) and
 small sizes; every server they use is started by the example itself on
 127.0.0.1 and stopped before it exits.
@@ -11,8 +14,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -47,8 +48,3 @@ def run_example(
             f"{name} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
         )
     return proc
-
-
-@pytest.fixture
-def example():
-    return run_example
