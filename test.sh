@@ -27,8 +27,8 @@ cargo test
 step "loom model checking of the channel core"
 scripts/loom.sh
 
-step "building the extension (release) with the test extras"
-maturin develop --release --extras test
+step "building the extension (release) with the test and examples extras"
+maturin develop --release --extras test,examples
 
 step "ruff"
 ruff check .
