@@ -10,7 +10,8 @@ PY="${PYTHON:-python3}"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
-export PYO3_PYTHON="$VENV/bin/python"
+PYO3_PYTHON="$(cd "$VENV" && pwd)/bin/python"
+export PYO3_PYTHON
 
 step() { printf '\n==> %s\n' "$*"; }
 
