@@ -16,10 +16,11 @@
 //! Interpreter shutdown: goroutines are daemon threads. A thread that
 //! re-attaches while the interpreter finalizes is terminated by CPython
 //! (`pthread_exit`, before 3.14), which must never unwind through our Rust
-//! frames. So the shutdown hook ([`begin_exit`], run by `threading`'s atexit
-//! before finalization starts) raises [`EXITING`] and waits until no thread
-//! is between "decided to re-attach" and "attached"; after that every
-//! thread that wakes from a gocurrent wait parks for ever, detached, and the
+//! frames. So the shutdown hook ([`begin_exit`], an `atexit` callback: it
+//! runs after non-daemon threads were joined and before finalization
+//! starts) raises `EXITING` and waits until no thread is between "decided
+//! to re-attach" and "attached"; after that every thread but the main one
+//! that wakes from a gocurrent wait parks for ever, detached, and the
 //! process ends around it.
 
 use crate::core::waiter::Waiter;
@@ -82,12 +83,17 @@ fn park_forever() -> ! {
 }
 
 /// Runs `f` detached from the interpreter, then re-attaches, unless the
-/// interpreter is exiting: then the thread parks for ever, detached.
+/// interpreter is exiting: then the thread parks for ever, detached. The
+/// main thread is exempt: it is the one that finalizes, and atexit code may
+/// still block in gocurrent calls.
 pub fn detached<T, F>(py: Python<'_>, f: F) -> T
 where
     F: FnOnce() -> T + Send,
     T: Send,
 {
+    if on_main_thread() {
+        return py.detach(f);
+    }
     let r = py.detach(|| {
         let r = f();
         REATTACHING.fetch_add(1, Ordering::SeqCst);

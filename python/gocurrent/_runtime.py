@@ -10,6 +10,7 @@ and no Rust frame ever sits below user code.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
 import itertools
 import os
@@ -39,8 +40,13 @@ def report(exc: BaseException) -> None:
         del args
 
 
-def _worker(job: tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]] | None) -> None:
+def _worker() -> None:
+    job, more = _native._arrive()
+    if more:
+        _start_worker()
     next_job = _native._next_job
+    if job is None:
+        job = next_job()
     while job is not None:
         fn, args, kwargs = job
         job = None
@@ -53,13 +59,14 @@ def _worker(job: tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]] |
         job = next_job()
 
 
+def _start_worker() -> None:
+    threading.Thread(target=_worker, name=f"goroutine-{next(_counter)}", daemon=True).start()
+
+
 def spawn_thread(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Runs fn(*args, **kwargs) on an idle pool thread, or on a new one."""
-    job = (fn, args, kwargs)
-    if not _native._submit(job):
-        threading.Thread(
-            target=_worker, args=(job,), name=f"goroutine-{next(_counter)}", daemon=True
-        ).start()
+    """Runs fn(*args, **kwargs) on the pool: an idle thread, else a new one soon."""
+    if _native._submit((fn, args, kwargs)):
+        _start_worker()
 
 
 def is_coroutine_function(fn: object) -> bool:
@@ -110,6 +117,44 @@ def spawn_coroutine(coro: Coroutine[Any, Any, Any]) -> None:
         _start_task(coro)
 
 
+def _wg_thread(
+    wg: Any, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    try:
+        fn(*args, **kwargs)
+    except BaseException as exc:
+        report(exc)
+    finally:
+        wg.done()
+
+
+async def _wg_coroutine(wg: Any, coro: Coroutine[Any, Any, Any]) -> None:
+    try:
+        await coro
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        report(exc)
+    finally:
+        wg.done()
+
+
+def wg_go(wg: Any, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """``WaitGroup.go``'s goroutine (the group's counter was incremented):
+    runs fn like ``go`` and calls ``wg.done()`` when it returns or raises,
+    after reporting the exception."""
+    if isinstance(fn, Coroutine):
+        if args or kwargs:
+            raise TypeError("go() takes no arguments after a coroutine object")
+        spawn_coroutine(_wg_coroutine(wg, fn))
+    elif is_coroutine_function(fn):
+        spawn_coroutine(_wg_coroutine(wg, fn(*args, **kwargs)))
+    elif callable(fn):
+        spawn_thread(_wg_thread, (wg, fn, args, kwargs), {})
+    else:
+        raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")
+
+
 def _after_fork_in_child() -> None:
     global _background_loop, _lock
     _background_loop = None
@@ -121,6 +166,9 @@ def _after_fork_in_child() -> None:
 
 # Goroutines never keep the process alive, and must not re-enter the
 # interpreter while it finalizes: stop them before finalization starts.
-threading._register_atexit(_native._begin_exit)  # type: ignore[attr-defined]
+# atexit runs after non-daemon threads were joined (they may still need
+# goroutines until then) and, being registered at import, after the atexit
+# callbacks registered later.
+atexit.register(_native._begin_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -13,14 +13,20 @@
 //! released (values may be Python objects whose destructor runs Python code;
 //! waking an asyncio waiter calls into Python).
 
-use super::sync::{Arc, Mutex, MutexGuard};
+use super::sync::{Arc, Mutex, MutexGuard, shuffle};
 use super::waiter::{Deferred, Waiter};
+use smallvec::SmallVec;
 use std::collections::VecDeque;
+
+/// Per-select scratch space: selects rarely have more than four cases.
+type Small<T> = SmallVec<[T; 4]>;
 
 /// The waiter type of channel operations.
 pub type ChanWaiter<T> = Waiter<Selected<T>>;
 
-type Defer<T> = Deferred<ChanWaiter<T>, T>;
+/// The deferred work (wakes, drops) of channel operations; see
+/// [`Chan::try_send_with`].
+pub type Defer<T> = Deferred<ChanWaiter<T>, T>;
 
 /// Which case of a (possibly single-case) select was performed, and how.
 #[derive(Debug, PartialEq, Eq)]
@@ -264,6 +270,31 @@ impl<T> Chan<T> {
         st.close(&mut d)
     }
 
+    /// [`Chan::try_send`] that leaves the wakes and drops in `d`, for a
+    /// caller that holds a lock of its own (a timer's): it drops `d` after
+    /// releasing that lock.
+    pub fn try_send_with(&self, value: T, d: &mut Defer<T>) -> Result<(), TrySendError<T>> {
+        let mut st = self.state.lock();
+        st.try_send(self.cap, value, d)
+    }
+
+    /// [`Chan::try_recv`] that leaves the wakes and drops in `d`.
+    pub fn try_recv_with(&self, d: &mut Defer<T>) -> TryRecv<T> {
+        let mut st = self.state.lock();
+        match st.try_recv(self.cap, d) {
+            Some(Some(v)) => TryRecv::Value(v),
+            Some(None) => TryRecv::Closed,
+            None => TryRecv::Empty,
+        }
+    }
+
+    /// [`Chan::close`] that leaves the wakes and drops in `d` (a context
+    /// closes its done channel under its own lock).
+    pub fn close_with(&self, d: &mut Defer<T>) -> Result<(), AlreadyClosed> {
+        let mut st = self.state.lock();
+        st.close(d)
+    }
+
     fn addr(&self) -> usize {
         self as *const Self as usize
     }
@@ -274,43 +305,42 @@ impl<T> Chan<T> {
 /// it on every channel (it must then be passed to [`unregister`] once it has
 /// been completed or aborted). Channels are locked in address order, as Go's
 /// `sellock` does, so concurrent selects cannot deadlock.
-pub fn select<T>(cases: Vec<Case<'_, T>>, waiter: Option<&Arc<ChanWaiter<T>>>) -> Poll<T> {
+pub fn select<'a, T: 'a>(
+    cases: impl IntoIterator<Item = Case<'a, T>>,
+    waiter: Option<&Arc<ChanWaiter<T>>>,
+) -> Poll<T> {
     let mut d = Defer::new();
-    let mut chans: Vec<&Chan<T>> = Vec::with_capacity(cases.len());
-    let mut sends: Vec<Option<T>> = Vec::with_capacity(cases.len());
+    let mut chans: Small<&Chan<T>> = SmallVec::new();
+    let mut sends: Small<Option<T>> = SmallVec::new();
+    let mut is_send: Small<bool> = SmallVec::new();
     for case in cases {
-        match case {
-            Case::Send(c, v) => {
-                chans.push(c);
-                sends.push(Some(v));
-            }
-            Case::Recv(c) => {
-                chans.push(c);
-                sends.push(None);
-            }
-        }
+        let (c, v) = match case {
+            Case::Send(c, v) => (c, Some(v)),
+            Case::Recv(c) => (c, None),
+        };
+        chans.push(c);
+        is_send.push(v.is_some());
+        sends.push(v);
     }
-    let is_send: Vec<bool> = sends.iter().map(Option::is_some).collect();
 
     // Lock every distinct channel once, in address order.
-    let mut lock_order: Vec<&Chan<T>> = chans.clone();
-    lock_order.sort_by_key(|c| c.addr());
+    let mut lock_order: Small<&Chan<T>> = chans.clone();
+    lock_order.sort_unstable_by_key(|c| c.addr());
     lock_order.dedup_by_key(|c| c.addr());
-    let mut guards: Vec<MutexGuard<'_, State<T>>> =
+    let mut guards: Small<MutexGuard<'_, State<T>>> =
         lock_order.iter().map(|c| c.state.lock()).collect();
-    let guard_of: Vec<usize> = chans
+    let guard_of: Small<usize> = chans
         .iter()
         .map(|c| {
             lock_order
-                .iter()
-                .position(|l| l.addr() == c.addr())
+                .binary_search_by_key(&c.addr(), |l| l.addr())
                 .unwrap_or(0)
         })
         .collect();
 
     // Poll the cases in a random order.
-    let mut poll_order: Vec<usize> = (0..chans.len()).collect();
-    fastrand::shuffle(&mut poll_order);
+    let mut poll_order: Small<usize> = (0..chans.len()).collect();
+    shuffle(&mut poll_order);
     for &i in &poll_order {
         let st = &mut guards[guard_of[i]];
         let cap = chans[i].cap;
@@ -339,10 +369,15 @@ pub fn select<T>(cases: Vec<Case<'_, T>>, waiter: Option<&Arc<ChanWaiter<T>>>) -
     }
 
     if let Some(w) = waiter {
-        for (i, send) in sends.into_iter().enumerate() {
+        // Enqueue in the shuffled poll order, not in case order: Go's
+        // lockorder starts from pollorder "to permute cases on the same
+        // channel", so which of several cases on one channel a blocked select
+        // is served by is random (Go's TestPseudoRandomSend).
+        for &i in &poll_order {
             let st = &mut guards[guard_of[i]];
             let (waiter, case) = (w.clone(), i);
-            match send {
+            // No case was ready, so every send case still holds its value.
+            match sends[i].take() {
                 Some(value) => st.sendq.push_back(SendEntry {
                     waiter,
                     case,
@@ -367,7 +402,7 @@ pub fn unregister<'a, T: 'a>(
     waiter: &Arc<ChanWaiter<T>>,
 ) {
     let mut d = Defer::new();
-    let mut seen: Vec<usize> = Vec::new();
+    let mut seen: Small<usize> = SmallVec::new();
     for c in chans {
         if seen.contains(&c.addr()) {
             continue;
@@ -377,5 +412,7 @@ pub fn unregister<'a, T: 'a>(
     }
 }
 
+#[cfg(all(test, loom))]
+mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

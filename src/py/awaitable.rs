@@ -20,9 +20,10 @@ use crate::blocking;
 use crate::core::waiter::Wake;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTimeoutError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCFunction, PyTuple};
+use pyo3::types::{PyCFunction, PyIterator, PyTuple};
 use std::thread::ThreadId;
 
 /// An asynchronous operation as [`Awaitable`] drives it.
@@ -38,6 +39,14 @@ pub trait AsyncOp: Send + Sync {
     /// (nothing happened, nor will); `false` if it completed already and
     /// [`AsyncOp::finish`] gives its result.
     fn withdraw(&self) -> bool;
+    /// The operation completed but its result will never be delivered (the
+    /// coroutine was closed, or an exception other than a cancellation was
+    /// thrown in at the `await`): release what it holds. By default the
+    /// result is finished and dropped (a received value is simply dropped);
+    /// an operation that acquired something (a lock, tokens) gives it back.
+    fn abandon(&self, py: Python<'_>) {
+        drop(self.finish(py));
+    }
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -64,8 +73,9 @@ pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 /// Sets a future's result to None unless it is done (cancelled, timed out).
 fn resolve_future(args: &Bound<'_, PyTuple>) -> PyResult<()> {
     let fut = args.get_item(0)?;
-    if !fut.call_method0("done")?.is_truthy()? {
-        fut.call_method1("set_result", (args.py().None(),))?;
+    let py = args.py();
+    if !fut.call_method0(intern!(py, "done"))?.is_truthy()? {
+        fut.call_method1(intern!(py, "set_result"), (py.None(),))?;
     }
     Ok(())
 }
@@ -84,7 +94,9 @@ fn resolve_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// `call_soon_threadsafe` (a closed loop is ignored).
 pub fn future_and_wake(py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)> {
     let event_loop = running_loop(py)?;
-    let fut = event_loop.call_method0("create_future")?.unbind();
+    let fut = event_loop
+        .call_method0(intern!(py, "create_future"))?
+        .unbind();
     resolve_fn(py)?;
     let loop_thread: ThreadId = std::thread::current().id();
     let (l, f) = (event_loop.clone().unbind(), fut.clone_ref(py));
@@ -94,7 +106,7 @@ pub fn future_and_wake(py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)>
             let res = if std::thread::current().id() == loop_thread {
                 resolve.call1((&f,)).map(drop)
             } else {
-                l.call_method1(py, "call_soon_threadsafe", (resolve, &f))
+                l.call_method1(py, intern!(py, "call_soon_threadsafe"), (resolve, &f))
                     .map(drop)
             };
             // The loop may be closed: nobody awaits the future any more.
@@ -198,6 +210,30 @@ pub struct Awaitable {
     state: Mutex<State>,
 }
 
+/// What `__next__` answers: `Some(x)` yields x (the task suspends on it);
+/// `None`, returned without an exception set, is CPython's cheap "the
+/// await returned None"; any other result travels in a StopIteration.
+type Step = PyResult<Option<Py<PyAny>>>;
+
+fn done(py: Python<'_>, result: PyResult<Py<PyAny>>) -> Step {
+    match result {
+        Ok(v) if v.is_none(py) => Ok(None),
+        other => Err(stop(other)),
+    }
+}
+
+/// One step of the future's iterator: `Some(yielded)`, or `None` when it
+/// finished (its StopIteration is dropped: the result comes from the op).
+fn next_of(py: Python<'_>, iter: &Py<PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    let iter = iter.bind(py).cast::<PyIterator>()?;
+    iter.clone()
+        .next()
+        .transpose()
+        .map(|o| o.map(Bound::unbind))
+}
+
+/// A finished operation's result as the exception that ends an iterator
+/// (for `send` and `throw`, which cannot use the `None` shortcut).
 fn stop(result: PyResult<Py<PyAny>>) -> PyErr {
     match result {
         Ok(v) => PyStopIteration::new_err((v,)),
@@ -229,12 +265,12 @@ impl Awaitable {
         }
     }
 
-    fn first_step(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn first_step(slf: &Bound<'_, Self>) -> Step {
         let py = slf.py();
         let this = slf.get();
         if let Some(result) = this.op.try_now(py) {
             *this.state.lock() = State::Finished;
-            return Err(stop(result));
+            return done(py, result);
         }
         if this.timeout.is_some_and(|t| t <= 0.0) {
             *this.state.lock() = State::Finished;
@@ -243,9 +279,9 @@ impl Awaitable {
         let (event_loop, fut, wake) = future_and_wake(py)?;
         if let Some(result) = this.op.register(py, wake) {
             *this.state.lock() = State::Finished;
-            return Err(stop(result));
+            return done(py, result);
         }
-        let iter = fut.call_method0(py, "__await__")?;
+        let iter = fut.call_method0(py, intern!(py, "__await__"))?;
         let timer = match this.timeout {
             Some(t) => {
                 let expire = slf.getattr("_expire")?;
@@ -258,10 +294,10 @@ impl Awaitable {
             fut,
             timer,
         };
-        iter.call_method0(py, "__next__")
+        next_of(py, &iter)
     }
 
-    fn step(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn step(slf: &Bound<'_, Self>) -> Step {
         let py = slf.py();
         let this = slf.get();
         let iter = match &*this.state.lock() {
@@ -276,15 +312,15 @@ impl Awaitable {
         let Some(iter) = iter else {
             return Self::first_step(slf);
         };
-        match iter.call_method0(py, "__next__") {
-            Ok(yielded) => Ok(yielded),
+        match next_of(py, &iter) {
+            Ok(Some(yielded)) => Ok(Some(yielded)),
+            Ok(None) => {
+                this.finish_state(py);
+                done(py, this.op.finish(py))
+            }
             Err(e) => {
                 this.finish_state(py);
-                if e.is_instance_of::<PyStopIteration>(py) {
-                    Err(stop(this.op.finish(py)))
-                } else {
-                    Err(e)
-                }
+                Err(e)
             }
         }
     }
@@ -298,12 +334,15 @@ impl Awaitable {
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
-    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn __next__(slf: &Bound<'_, Self>) -> Step {
         Self::step(slf)
     }
     #[pyo3(signature = (_value, /))]
     fn send(slf: &Bound<'_, Self>, _value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Self::step(slf)
+        match Self::step(slf)? {
+            Some(yielded) => Ok(yielded),
+            None => Err(stop(Ok(slf.py().None()))),
+        }
     }
 
     /// An exception thrown in at the `await` (cancellation above all).
@@ -327,7 +366,7 @@ impl Awaitable {
         }
         let cancelled = asyncio_attr(py, &CANCELLED_ERROR, "CancelledError")?;
         if !exc.matches(py, cancelled)? {
-            drop(self.op.finish(py));
+            self.op.abandon(py);
             return Err(exc);
         }
         // The operation completed before the cancellation reached us: keep
@@ -347,7 +386,7 @@ impl Awaitable {
             Self::cancel_timer(py, timer);
             if !self.op.withdraw() {
                 // Completed but never to be received: release what it holds.
-                drop(self.op.finish(py));
+                self.op.abandon(py);
             }
         }
     }

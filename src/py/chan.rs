@@ -17,6 +17,7 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple, PyType};
+use smallvec::{SmallVec, smallvec};
 use std::sync::Arc;
 
 type Value = Py<PyAny>;
@@ -66,22 +67,25 @@ enum Reply {
 /// The cases of one operation (a single send or receive is a one-case
 /// plan), without the nil channels, which are never ready.
 struct Plan {
-    chans: Vec<Core>,
-    kinds: Vec<Kind>,
+    chans: Cases<Core>,
+    kinds: Cases<Kind>,
     /// The position of each case in the caller's argument list.
-    index: Vec<usize>,
+    index: Cases<usize>,
     /// The values of the send cases, until they are handed to the core.
-    values: Vec<Option<Value>>,
+    values: Cases<Option<Value>>,
     reply: Reply,
 }
+
+/// Most operations have one case, most selects a few.
+type Cases<T> = SmallVec<[T; 2]>;
 
 impl Plan {
     fn single(chan: &Chan, kind: Kind, value: Option<Value>, reply: Reply) -> Plan {
         let mut plan = Plan {
-            chans: Vec::with_capacity(1),
-            kinds: vec![kind],
-            index: vec![0],
-            values: vec![value],
+            chans: SmallVec::new(),
+            kinds: smallvec![kind],
+            index: smallvec![0],
+            values: smallvec![value],
             reply,
         };
         match &chan.inner {
@@ -99,19 +103,19 @@ impl Plan {
     }
 
     /// The cases for the core, handing over the send values (or clones).
-    fn cases(&mut self, py: Python<'_>, clone: bool) -> Vec<Case<'_, Value>> {
-        let values = self.values.iter_mut().map(|v| match clone {
+    fn cases<'a>(
+        &'a mut self,
+        py: Python<'a>,
+        clone: bool,
+    ) -> impl Iterator<Item = Case<'a, Value>> {
+        let values = self.values.iter_mut().map(move |v| match clone {
             true => v.as_ref().map(|v| v.clone_ref(py)),
             false => v.take(),
         });
-        self.chans
-            .iter()
-            .zip(values)
-            .map(|(c, v)| match v {
-                Some(v) => Case::Send(&**c, v),
-                None => Case::Recv(&**c),
-            })
-            .collect()
+        self.chans.iter().zip(values).map(|(c, v)| match v {
+            Some(v) => Case::Send(&**c, v),
+            None => Case::Recv(&**c),
+        })
     }
 
     /// Performs a case if one is ready now, without registering anything.
@@ -280,6 +284,18 @@ impl Chan {
     pub fn nil() -> Chan {
         Chan { inner: None }
     }
+
+    /// The core channel (`None` for `nilchan`), for other bindings that
+    /// wait on a channel (a semaphore watching a context's `done()`).
+    pub fn core(&self) -> Option<&Core> {
+        self.inner.as_ref()
+    }
+
+    /// A Python channel over a core channel that Rust also holds (a
+    /// timer's channel, a context's done channel).
+    pub fn from_core(inner: Core) -> Chan {
+        Chan { inner: Some(inner) }
+    }
 }
 
 #[pymethods]
@@ -405,15 +421,18 @@ impl Chan {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Value> {
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Value>> {
         if let Some(c) = &self.inner {
             match c.try_recv() {
-                TryRecv::Value(v) => return Ok(v),
-                TryRecv::Closed => return Err(PyStopIteration::new_err(())),
+                TryRecv::Value(v) => return Ok(Some(v)),
+                TryRecv::Closed => return Ok(None),
                 TryRecv::Empty => {}
             }
         }
-        Plan::single(self, Kind::Recv, None, Reply::Next).run(py, Timeout::Forever)
+        match Plan::single(self, Kind::Recv, None, Reply::Next).run(py, Timeout::Forever) {
+            Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
+            other => other.map(Some),
+        }
     }
 
     /// `await ch.send_async(v)`: send from a coroutine.
@@ -473,10 +492,10 @@ impl Chan {
 fn select_plan(cases: &Bound<'_, PyTuple>) -> PyResult<Plan> {
     let py = cases.py();
     let mut plan = Plan {
-        chans: Vec::with_capacity(cases.len()),
-        kinds: Vec::with_capacity(cases.len()),
-        index: Vec::with_capacity(cases.len()),
-        values: Vec::with_capacity(cases.len()),
+        chans: SmallVec::with_capacity(cases.len()),
+        kinds: SmallVec::with_capacity(cases.len()),
+        index: SmallVec::with_capacity(cases.len()),
+        values: SmallVec::with_capacity(cases.len()),
         reply: Reply::Select,
     };
     for (i, case) in cases.iter().enumerate() {

@@ -4,7 +4,7 @@
 //! and no Rust frame sits below user code.
 
 use crate::blocking;
-use crate::core::pool::JobQueue;
+use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::RwLock;
 use pyo3::prelude::*;
 use std::sync::{Arc, LazyLock};
@@ -17,12 +17,18 @@ type Queue = Arc<JobQueue<Py<PyAny>>>;
 
 static POOL: LazyLock<RwLock<Queue>> = LazyLock::new(|| RwLock::new(Arc::new(JobQueue::new())));
 
-/// Hands a job to an idle goroutine thread; False if none is idle (the
-/// caller starts a new thread with it).
+/// Submits a job to the pool; True if the caller must start a new
+/// goroutine thread (which then calls `_arrive`).
 #[pyfunction]
 pub fn _submit(job: Py<PyAny>) -> bool {
     let queue = POOL.read().clone();
-    queue.submit(job).is_ok()
+    matches!(queue.submit(job), Submitted::Queued { start_worker: true })
+}
+
+/// Called first by a new goroutine thread: `(job or None, start_another)`.
+#[pyfunction]
+pub fn _arrive() -> (Option<Py<PyAny>>, bool) {
+    POOL.read().arrive()
 }
 
 /// Called by a goroutine thread between jobs: the next job, or None when
@@ -51,4 +57,5 @@ pub fn _after_fork_in_child(main_thread_ident: u64) {
     blocking::reset_after_fork();
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::new());
+    super::timers::after_fork_in_child();
 }
