@@ -139,6 +139,18 @@ pub fn wait<R: Send>(
     deadline: Deadline,
 ) -> PyResult<Option<R>> {
     let main = on_main_thread();
+    crate::py::runtime::note_blocked(true);
+    let result = wait_loop(py, waiter, deadline, main);
+    crate::py::runtime::note_blocked(false);
+    result
+}
+
+fn wait_loop<R: Send>(
+    py: Python<'_>,
+    waiter: &Waiter<R>,
+    deadline: Deadline,
+    main: bool,
+) -> PyResult<Option<R>> {
     loop {
         let slice = match (main, deadline) {
             (false, Deadline::Never) => None,

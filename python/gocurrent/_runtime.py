@@ -46,7 +46,7 @@ def _worker() -> None:
         _start_worker()
     next_job = _native._next_job
     if job is None:
-        job = next_job()
+        job = next_job(False)
     while job is not None:
         fn, args, kwargs = job
         job = None
@@ -56,7 +56,7 @@ def _worker() -> None:
             report(exc)
         # Free the goroutine's function and arguments before idling.
         del fn, args, kwargs
-        job = next_job()
+        job = next_job(True)
 
 
 def _start_worker() -> None:

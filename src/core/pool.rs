@@ -1,18 +1,31 @@
-//! The goroutine pool's job queue.
+//! The goroutine pool's job queue, scheduled the way Go schedules
+//! goroutines onto threads.
 //!
 //! A goroutine may block for ever, so a submitted job must never wait
-//! behind one: it either goes to a worker that is idle *now* (reserved, so
-//! two jobs never count on the same idle worker), or into the backlog with
-//! a new worker on its way. At most one new worker is starting at a time;
-//! a new worker that finds the backlog still non-empty asks for the next
-//! one, so a burst of jobs grows the pool at thread-start speed while the
-//! busy workers drain the backlog too, instead of starting a thread per
-//! job. Workers retire after idling.
+//! behind one. Go runs goroutines on GOMAXPROCS threads and adds threads
+//! only for goroutines blocked in system calls (its `sysmon` notices those).
+//! Here every goroutine needs a thread of its own while it runs, so:
+//! - a job goes to a worker that is idle *now* (reserved, so two jobs never
+//!   count on the same idle worker); else
+//! - it waits in the backlog, which every worker drains before idling, and
+//!   a new worker is started at once if fewer than `procs` workers are
+//!   *runnable* (holding a job and not blocked in a gocurrent wait, which
+//!   the binding reports through [`JobQueue::block`]); at most one new
+//!   worker is starting at a time, and a new worker that finds the backlog
+//!   still long asks for the next one under the same rule;
+//! - a monitor (the binding's sysmon thread) calls [`JobQueue::monitor`]
+//!   every millisecond while the backlog is not empty: if no backlog job
+//!   was taken since its last look, the runnable workers are stuck (in a
+//!   sleep, a socket, a long computation) and it starts one more worker.
+//!
+//! So a burst of short jobs runs on a few threads (no thread per job, no
+//! GIL convoy), goroutines blocked on channels are replaced at once, and
+//! goroutines blocked anywhere else within about a millisecond.
 //!
 //! crossbeam-channel carries the jobs; only the accounting is ours.
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 /// What the submitter must do after [`JobQueue::submit`].
@@ -20,7 +33,8 @@ use std::time::Duration;
 pub enum Submitted {
     /// An idle worker will run it.
     ToIdleWorker,
-    /// Queued in the backlog; `start_worker`: start a new worker thread.
+    /// Queued in the backlog; `start_worker`: start a new worker thread now
+    /// (otherwise the workers drain it, watched by the monitor).
     Queued { start_worker: bool },
 }
 
@@ -33,26 +47,56 @@ pub struct JobQueue<J> {
     idle: AtomicUsize,
     /// A new worker has been asked for and has not arrived yet.
     starting: AtomicBool,
+    /// Workers holding a job.
+    running: AtomicUsize,
+    /// Of those, the ones blocked in a gocurrent wait.
+    blocked: AtomicUsize,
+    /// Backlog jobs taken so far: the monitor's measure of progress.
+    taken: AtomicU64,
+    /// How many runnable workers to aim for (Go's GOMAXPROCS).
+    procs: usize,
 }
 
 impl<J> Default for JobQueue<J> {
     fn default() -> Self {
-        Self::new()
+        Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 }
 
 impl<J> JobQueue<J> {
-    pub fn new() -> Self {
+    /// A queue aiming for `procs` runnable workers.
+    pub fn new(procs: usize) -> Self {
         JobQueue {
             direct: unbounded(),
             backlog: unbounded(),
             idle: AtomicUsize::new(0),
             starting: AtomicBool::new(false),
+            running: AtomicUsize::new(0),
+            blocked: AtomicUsize::new(0),
+            taken: AtomicU64::new(0),
+            procs: procs.max(1),
         }
     }
 
     fn take_one(n: &AtomicUsize) -> bool {
         n.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
+    fn runnable(&self) -> usize {
+        self.running
+            .load(SeqCst)
+            .saturating_sub(self.blocked.load(SeqCst))
+    }
+
+    /// Claims the right to start a worker if the backlog is waiting and
+    /// `needed` says one more worker would help.
+    fn claim_start(&self, needed: bool) -> bool {
+        needed && !self.backlog.1.is_empty() && !self.starting.swap(true, SeqCst)
+    }
+
+    fn took_from_backlog(&self) {
+        self.running.fetch_add(1, SeqCst);
+        self.taken.fetch_add(1, SeqCst);
     }
 
     /// Submits a job (see [`Submitted`]).
@@ -64,25 +108,32 @@ impl<J> JobQueue<J> {
         }
         let _ = self.backlog.0.send(job);
         Submitted::Queued {
-            start_worker: !self.starting.swap(true, SeqCst),
+            start_worker: self.claim_start(self.runnable() < self.procs),
         }
     }
 
-    /// Called by a new worker before its first [`JobQueue::next`]: it has
-    /// arrived. Returns a backlog job if there is one, and whether yet
-    /// another worker should start (the backlog is still not empty).
+    /// Called by a new worker first: it has arrived. Returns a backlog job
+    /// if there is one, and whether yet another worker should start.
     pub fn arrive(&self) -> (Option<J>, bool) {
         self.starting.store(false, SeqCst);
         let job = self.backlog.1.try_recv().ok();
-        let more = job.is_some() && !self.backlog.1.is_empty() && !self.starting.swap(true, SeqCst);
+        if job.is_some() {
+            self.took_from_backlog();
+        }
+        let more = self.claim_start(self.runnable() < self.procs);
         (job, more)
     }
 
-    /// Called by a worker that finished a job: the next one, or `None`
-    /// after `idle_timeout` without work (the worker retires).
-    pub fn next(&self, idle_timeout: Duration) -> Option<J> {
+    /// Called by a worker that finished its job (`finished`), or arrived
+    /// without one: the next job, or `None` after `idle_timeout` without
+    /// work (the worker retires).
+    pub fn next(&self, finished: bool, idle_timeout: Duration) -> Option<J> {
+        if finished {
+            self.running.fetch_sub(1, SeqCst);
+        }
         loop {
             if let Ok(job) = self.backlog.1.try_recv() {
+                self.took_from_backlog();
                 return Some(job);
             }
             self.idle.fetch_add(1, SeqCst);
@@ -93,7 +144,10 @@ impl<J> JobQueue<J> {
             }
             loop {
                 match self.direct.1.recv_timeout(idle_timeout) {
-                    Ok(job) => return Some(job),
+                    Ok(job) => {
+                        self.running.fetch_add(1, SeqCst);
+                        return Some(job);
+                    }
                     Err(RecvTimeoutError::Disconnected) => return None,
                     // Retire, unless every idle worker has been reserved:
                     // then a job is on its way to one of us.
@@ -105,6 +159,40 @@ impl<J> JobQueue<J> {
                 }
             }
         }
+    }
+
+    /// A worker holding a job blocks in a gocurrent wait (`true`) or comes
+    /// back from it (`false`). Returns whether a worker should start now
+    /// (the caller then starts one, or has the monitor start one).
+    pub fn block(&self, blocked: bool) -> bool {
+        if blocked {
+            self.blocked.fetch_add(1, SeqCst);
+            self.claim_start(self.runnable() < self.procs)
+        } else {
+            self.blocked.fetch_sub(1, SeqCst);
+            false
+        }
+    }
+
+    /// The monitor's look, every millisecond or so: whether to start a
+    /// worker because the backlog made no progress since `last_taken`
+    /// (updated), or because too few workers are runnable.
+    pub fn monitor(&self, last_taken: &mut u64) -> bool {
+        let taken = self.taken.load(SeqCst);
+        let stalled = taken == *last_taken;
+        *last_taken = taken;
+        self.claim_start(stalled || self.runnable() < self.procs)
+    }
+
+    /// A start claimed by [`JobQueue::submit`], [`JobQueue::arrive`],
+    /// [`JobQueue::block`] or [`JobQueue::monitor`] that did not happen.
+    pub fn start_failed(&self) {
+        self.starting.store(false, SeqCst);
+    }
+
+    /// True when jobs wait for a worker.
+    pub fn backlogged(&self) -> bool {
+        !self.backlog.1.is_empty()
     }
 
     /// Idle workers not reserved (for tests and statistics).
@@ -120,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_reservation_takes_the_only_idle_worker() {
-        let q: JobQueue<u32> = JobQueue::new();
+        let q: JobQueue<u32> = JobQueue::new(2);
         q.idle.store(1, SeqCst); // one worker about to wait
         assert_eq!(q.submit(1), Submitted::ToIdleWorker);
         assert_eq!(q.submit(2), Submitted::Queued { start_worker: true });
@@ -128,9 +216,10 @@ mod tests {
     }
 
     #[test]
-    fn one_worker_starts_at_a_time_and_chains_while_backlogged() {
-        let q: JobQueue<u32> = JobQueue::new();
+    fn workers_start_while_fewer_than_procs_are_runnable() {
+        let q: JobQueue<u32> = JobQueue::new(2);
         assert_eq!(q.submit(1), Submitted::Queued { start_worker: true });
+        // One start at a time.
         assert_eq!(
             q.submit(2),
             Submitted::Queued {
@@ -143,22 +232,59 @@ mod tests {
                 start_worker: false
             }
         );
-        // The new worker takes job 1 and, the backlog being non-empty, asks
-        // for one more worker.
+        // The first worker takes job 1; one runnable of two: one more.
         assert_eq!(q.arrive(), (Some(1), true));
-        assert_eq!(q.arrive(), (Some(2), true));
+        // The second takes job 2: two runnable, enough; job 3 waits.
+        assert_eq!(q.arrive(), (Some(2), false));
+        assert_eq!(
+            q.submit(4),
+            Submitted::Queued {
+                start_worker: false
+            }
+        );
+        // A worker that blocks in a gocurrent wait is replaced at once.
+        assert!(q.block(true));
         assert_eq!(q.arrive(), (Some(3), false));
-        assert_eq!(q.arrive(), (None, false));
+        assert!(!q.block(false));
+        // Finishing workers drain the backlog before idling.
+        assert_eq!(q.next(true, Duration::from_millis(1)), Some(4));
+    }
+
+    #[test]
+    fn the_monitor_starts_a_worker_when_the_backlog_stalls() {
+        let q: JobQueue<u32> = JobQueue::new(1);
+        assert_eq!(q.submit(1), Submitted::Queued { start_worker: true });
+        assert_eq!(q.arrive(), (Some(1), false));
+        assert_eq!(
+            q.submit(2),
+            Submitted::Queued {
+                start_worker: false
+            }
+        );
+        let mut last = 0;
+        // Progress since the last look (job 1 was taken): no start.
+        assert!(!q.monitor(&mut last));
+        // No progress since: the runnable worker is stuck.
+        assert!(q.monitor(&mut last));
+        // Already starting: not twice.
+        assert!(!q.monitor(&mut last));
+        q.start_failed();
+        assert!(q.monitor(&mut last));
+        assert_eq!(q.arrive(), (Some(2), false));
+        // Nothing waits: nothing to start.
+        assert!(!q.monitor(&mut last));
     }
 
     #[test]
     fn idle_worker_takes_job_and_retires() {
-        let q: Arc<JobQueue<u32>> = Arc::new(JobQueue::new());
+        let q: Arc<JobQueue<u32>> = Arc::new(JobQueue::new(2));
         let q2 = q.clone();
         let worker = std::thread::spawn(move || {
             let mut got = vec![];
-            while let Some(j) = q2.next(Duration::from_millis(200)) {
+            let mut finished = false;
+            while let Some(j) = q2.next(finished, Duration::from_millis(200)) {
                 got.push(j);
+                finished = true;
             }
             got
         });
@@ -168,19 +294,6 @@ mod tests {
         assert_eq!(q.submit(7), Submitted::ToIdleWorker);
         assert_eq!(worker.join().unwrap(), vec![7]);
         assert_eq!(q.idle(), 0);
-    }
-
-    #[test]
-    fn busy_workers_drain_the_backlog() {
-        let q: JobQueue<u32> = JobQueue::new();
-        for i in 0..3 {
-            q.submit(i);
-        }
-        // A worker finishing a job takes backlog work before idling.
-        assert_eq!(q.next(Duration::from_millis(1)), Some(0));
-        assert_eq!(q.next(Duration::from_millis(1)), Some(1));
-        assert_eq!(q.next(Duration::from_millis(1)), Some(2));
-        assert_eq!(q.next(Duration::from_millis(1)), None);
-        assert_eq!(q.idle(), 0);
+        assert_eq!(q.runnable(), 0);
     }
 }

@@ -21,7 +21,7 @@ struct Pool {
 impl Pool {
     fn new(jobs: usize, idle_timeout: Duration) -> Arc<Pool> {
         Arc::new(Pool {
-            queue: JobQueue::new(),
+            queue: JobQueue::new(2),
             runs: (0..jobs).map(|_| AtomicUsize::new(0)).collect(),
             workers: Mutex::new(vec![]),
             started: AtomicUsize::new(0),
@@ -50,7 +50,7 @@ impl Pool {
         if more {
             self.start_worker();
         }
-        let mut job = match first.or_else(|| self.queue.next(self.idle_timeout)) {
+        let mut job = match first.or_else(|| self.queue.next(false, self.idle_timeout)) {
             Some(job) => job,
             None => return,
         };
@@ -59,7 +59,7 @@ impl Pool {
             if job % 7 == 0 {
                 std::thread::yield_now();
             }
-            match self.queue.next(self.idle_timeout) {
+            match self.queue.next(true, self.idle_timeout) {
                 Some(next) => job = next,
                 None => return,
             }
@@ -127,11 +127,11 @@ fn every_job_runs_exactly_once_while_workers_retire() {
 /// idle in between).
 #[test]
 fn one_idle_worker_takes_one_job() {
-    let queue: Arc<JobQueue<Job>> = Arc::new(JobQueue::new());
+    let queue: Arc<JobQueue<Job>> = Arc::new(JobQueue::new(2));
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let q = queue.clone();
     let worker = std::thread::spawn(move || {
-        let job = q.next(Duration::from_secs(10));
+        let job = q.next(false, Duration::from_secs(10));
         release_rx.recv().unwrap();
         job
     });
