@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from gocurrent import Chan, ChanClosedError, go, select, select_async
 
 
@@ -87,7 +86,7 @@ def check_returns_to_baseline(
             tracemalloc.stop()
     threads = max(after[3] - before[3], 0)
     assert threads < 1000, f"{threads} more threads"
-    grown = [a - b for a, b in zip(after, before)]
+    grown = [a - b for a, b in zip(after, before, strict=True)]
     assert grown[0] <= objects + threads * PER_THREAD_OBJECTS, (
         f"{grown[0]} more GC-tracked objects ({threads} more threads)"
     )

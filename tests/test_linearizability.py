@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 from chanmodel import RECV, RECV_OK, SEND, ChanModel
-
 from gocurrent import Chan, ChanClosedError, select
 
 CAPS = (0, 2)  # channel 0 unbuffered, channel 1 buffered
@@ -77,7 +76,9 @@ def call(ch_objs: list[Chan[Any]], what: tuple[Any, ...]) -> tuple[Any, ...]:
         real = []
         for i, kind, v in cases:
             ch = ch_objs[i]
-            real.append((ch.send, v) if kind == SEND else ch.recv_ok if kind == RECV_OK else ch.recv)
+            real.append(
+                (ch.send, v) if kind == SEND else ch.recv_ok if kind == RECV_OK else ch.recv
+            )
         if timeout is None:
             index, got = select(*real, default=True)
         else:
@@ -134,7 +135,7 @@ def run_round(rng: random.Random, threads: int, ops_each: int) -> list[Op]:
         t.join(10)
         assert not t.is_alive(), "a worker hung"
     # Drain sequentially: every buffered value must come out exactly once.
-    for i, ch in enumerate(chans):
+    for i in range(len(chans)):
         while True:
             start = time.perf_counter_ns()
             outcome = call(chans, ("cases", [(i, RECV_OK, None)], False, 0))
@@ -198,7 +199,7 @@ def step(models: list[ChanModel], op: Op) -> list[ChanModel] | None:
             return models
         return models if m.closed else None
     if kind0 == "rendezvous":
-        s, r = op.what[1], op.what[2]
+        s = op.what[1]
         i = cases_of(s)[s.outcome[1]][0]
         if models[i].closed:
             return None

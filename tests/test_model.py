@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 from chanmodel import RECV, RECV_OK, SEND, ChanModel, Closed
+from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
-from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 
 CAPS = (0, 1, 3)
 # How a single send or receive is issued.
@@ -145,7 +144,9 @@ class ChannelMachine(RuleBasedStateMachine):
 
     @rule(
         cases=st.lists(
-            st.tuples(st.sampled_from(range(-1, len(CAPS))), st.sampled_from((SEND, RECV, RECV_OK))),
+            st.tuples(
+                st.sampled_from(range(-1, len(CAPS))), st.sampled_from((SEND, RECV, RECV_OK))
+            ),
             min_size=1,
             max_size=5,
         ),
@@ -155,11 +156,9 @@ class ChannelMachine(RuleBasedStateMachine):
         values = [Item() if kind == SEND else None for _, kind in cases]
         real = [
             case_of(nilchan if i < 0 else self.chans[i], kind, v)
-            for (i, kind), v in zip(cases, values)
+            for (i, kind), v in zip(cases, values, strict=True)
         ]
-        ready = [
-            k for k, (i, kind) in enumerate(cases) if i >= 0 and self.models[i].ready(kind)
-        ]
+        ready = [k for k, (i, kind) in enumerate(cases) if i >= 0 and self.models[i].ready(kind)]
         call = {
             "default": lambda: select(*real, default=True),
             "tiny": lambda: select(*real, timeout=TINY),
@@ -177,9 +176,9 @@ class ChannelMachine(RuleBasedStateMachine):
             index, got = call()
         except ChanClosedError:
             # Only a send case on a closed channel may have been chosen.
-            assert any(
-                cases[k][1] == SEND and self.models[cases[k][0]].closed for k in ready
-            ), "ChanClosedError with no closed send case ready"
+            assert any(cases[k][1] == SEND and self.models[cases[k][0]].closed for k in ready), (
+                "ChanClosedError with no closed send case ready"
+            )
             return
         assert index in ready, f"case {index} chosen, ready: {ready}"
         i, kind = cases[index]
@@ -251,7 +250,7 @@ class ChannelMachine(RuleBasedStateMachine):
 
     @invariant()
     def observable_state_agrees(self) -> None:
-        for ch, m in zip(self.chans, self.models):
+        for ch, m in zip(self.chans, self.models, strict=True):
             assert len(ch) == len(m.buf)
             assert ch.closed == m.closed
             assert ch.cap == m.cap
@@ -263,7 +262,7 @@ def assert_same(got: Any, want: Any) -> None:
     if isinstance(want, Item):
         assert got is want
     elif isinstance(want, (tuple, list)):
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert_same(g, w)
 
 
