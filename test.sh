@@ -10,7 +10,8 @@ PY="${PYTHON:-python3}"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
-export PYO3_PYTHON="$VENV/bin/python"
+PYO3_PYTHON="$(cd "$VENV" && pwd)/bin/python"
+export PYO3_PYTHON
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -24,9 +25,11 @@ step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 step "cargo test"
 cargo test
+step "loom model checking of the channel core"
+scripts/loom.sh
 
-step "building the extension (release) with the test extras"
-maturin develop --release --extras test
+step "building the extension (release) with the test and examples extras"
+maturin develop --release --extras test,examples
 
 step "ruff"
 ruff check .

@@ -4,13 +4,19 @@
 //! the one place where a wait releases the GIL and watches for signals,
 //! and `py` is the thin binding layer.
 
+// Under `--cfg loom` only the core is built (loom model-checks it); the
+// binding and the blocking helper use real threads and the interpreter.
+#[cfg(not(loom))]
 pub mod blocking;
 pub mod core;
+#[cfg(not(loom))]
 mod py;
 
+#[cfg(not(loom))]
 use pyo3::prelude::*;
 
 /// The native half of gocurrent; import `gocurrent` instead.
+#[cfg(not(loom))]
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -30,11 +36,32 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(py::chan::select, m)?)?;
     m.add_function(wrap_pyfunction!(py::chan::select_async, m)?)?;
+    m.add_class::<py::sync::WaitGroup>()?;
+    m.add_class::<py::sync::Mutex>()?;
+    m.add_class::<py::sync::RWMutex>()?;
+    m.add_class::<py::sync::RLocker>()?;
+    m.add_class::<py::sync::Cond>()?;
+    m.add_class::<py::sync::Once>()?;
+    m.add_class::<py::sync::Semaphore>()?;
+    m.add_class::<py::atomic::Int32>()?;
+    m.add_class::<py::atomic::Int64>()?;
+    m.add_class::<py::atomic::Uint32>()?;
+    m.add_class::<py::atomic::Uint64>()?;
+    m.add_class::<py::atomic::Bool>()?;
+    m.add_class::<py::atomic::Value>()?;
     m.add_function(wrap_pyfunction!(py::runtime::_submit, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_arrive, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_next_job, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_after_fork_in_child, m)?)?;
+    m.add_class::<py::timers::Timer>()?;
+    m.add_class::<py::timers::Ticker>()?;
+    m.add_function(wrap_pyfunction!(py::timers::after, m)?)?;
+    m.add_function(wrap_pyfunction!(py::timers::tick, m)?)?;
+    m.add_function(wrap_pyfunction!(py::timers::after_func, m)?)?;
+    m.add_function(wrap_pyfunction!(py::timers::_timers_pending, m)?)?;
+    m.add_class::<py::context::CancelNode>()?;
+    m.add_class::<py::context::AfterFuncStop>()?;
     Ok(())
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,9 +33,15 @@ class StoppableHTTPServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Ignore errors of connections cut by a stop."""
-        if not self.stopping.is_set():
-            super().handle_error(request, client_address)
+        """Ignore errors of connections cut by a stop or closed by the client.
+
+        A client that cancels a request (as the Error Groups example does)
+        closes its connection; answering it then fails with a broken pipe or
+        a reset, which is not the server's error.
+        """
+        if self.stopping.is_set() or isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Shut down every open client socket (wakes blocked handler reads)."""

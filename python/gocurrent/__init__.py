@@ -1,8 +1,12 @@
 """gocurrent: Go's concurrency model for Python, implemented in Rust.
 
-Goroutines (``go``), channels (``Chan``, ``nilchan``) and ``select``; every
-blocking call releases the GIL, stays interruptible by Ctrl-C, and has an
-``*_async`` twin that works on the same objects from asyncio coroutines.
+Goroutines (``go``), channels (``Chan``, ``nilchan``), ``select``, timers
+(``after``, ``tick``, ``Timer``, ``Ticker``, ``after_func``), Go's sync
+primitives (``WaitGroup``, ``Mutex``, ``RWMutex``, ``Cond``, ``Once``,
+``Map``, ``Semaphore``), ``ErrGroup`` and the submodules ``atomic``,
+``context`` and ``errgroup``; every blocking call
+releases the GIL, stays interruptible by Ctrl-C, and has an ``*_async`` twin
+that works on the same objects from asyncio coroutines.
 """
 
 from __future__ import annotations
@@ -10,16 +14,52 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from . import _runtime
-from ._native import Chan, ChanClosedError, nilchan, select, select_async
+from . import _runtime, atomic
+from ._native import (
+    Chan,
+    ChanClosedError,
+    Cond,
+    Mutex,
+    Once,
+    RWMutex,
+    Semaphore,
+    Ticker,
+    Timer,
+    WaitGroup,
+    after,
+    after_func,
+    nilchan,
+    select,
+    select_async,
+    tick,
+)
+from ._sync import Map, once_func, once_value
 
 __all__ = [
     "Chan",
     "ChanClosedError",
+    "Cond",
+    "ErrGroup",
+    "Map",
+    "Mutex",
+    "Once",
+    "RWMutex",
+    "Semaphore",
+    "Ticker",
+    "Timer",
+    "WaitGroup",
+    "after",
+    "after_func",
+    "atomic",
+    "context",
+    "errgroup",
     "go",
     "nilchan",
+    "once_func",
+    "once_value",
     "select",
     "select_async",
+    "tick",
 ]
 
 
@@ -43,3 +83,9 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
         _runtime.spawn_thread(fn, args, kwargs)
     else:
         raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")
+
+
+# Submodules whose names live there (``from gocurrent import context, errgroup``).
+from . import context, errgroup  # noqa: E402
+
+ErrGroup = errgroup.Group

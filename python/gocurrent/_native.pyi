@@ -2,12 +2,26 @@
 
 from collections.abc import Awaitable as _Awaitable
 from collections.abc import Callable, Generator
-from typing import Any, Generic, Literal, TypeVar, final
+from types import TracebackType
+from typing import Any, Generic, Literal, Protocol, TypeVar, final
 
 __all__ = [
     "Awaitable",
+    "Bool",
     "Chan",
     "ChanClosedError",
+    "Cond",
+    "Int32",
+    "Int64",
+    "Mutex",
+    "Once",
+    "RLocker",
+    "RWMutex",
+    "Semaphore",
+    "Uint32",
+    "Uint64",
+    "Value",
+    "WaitGroup",
     "_after_fork_in_child",
     "_arrive",
     "_begin_exit",
@@ -17,6 +31,16 @@ __all__ = [
     "nilchan",
     "select",
     "select_async",
+]
+__all__ += [
+    "Ticker",
+    "Timer",
+    "_AfterFuncStop",
+    "_CancelNode",
+    "_timers_pending",
+    "after",
+    "after_func",
+    "tick",
 ]
 
 _T = TypeVar("_T")
@@ -82,9 +106,289 @@ def select_async(
 ) -> _Awaitable[tuple[int, Any]]:
     """``await select_async(...)``: select from a coroutine."""
 
+# sync
+
+_ExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+
+class _Context(Protocol):
+    def done(self) -> Chan[Any]: ...
+    def err(self) -> BaseException | None: ...
+
+@final
+class WaitGroup:
+    """A Go wait group: ``WaitGroup()``; ``add``, ``done``, ``wait``, ``go``."""
+
+    def __new__(cls) -> WaitGroup: ...
+    def add(self, delta: int = 1) -> None:
+        """Adds delta to the counter; ValueError if it would go negative."""
+    def done(self) -> None:
+        """Decrements the counter by one."""
+    def wait(self, *, timeout: float | None = None) -> None:
+        """Blocks until the counter is zero."""
+    def wait_async(self, *, timeout: float | None = None) -> Awaitable[None]:
+        """``await wg.wait_async()``: wait from a coroutine."""
+    def go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Runs fn(*args, **kwargs) as a goroutine counted by the group."""
+
+@final
+class Mutex:
+    """A Go mutual exclusion lock: ``Mutex()``; not reentrant, not owned."""
+
+    def __new__(cls) -> Mutex: ...
+    def lock(self, *, timeout: float | None = None) -> None:
+        """Locks the mutex, blocking until it is available."""
+    def unlock(self) -> None:
+        """Unlocks the mutex; RuntimeError if it is not locked."""
+    def try_lock(self) -> bool:
+        """Locks the mutex if it is free now; returns whether it did."""
+    @property
+    def locked(self) -> bool:
+        """True while the mutex is locked."""
+    def __enter__(self) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+    def lock_async(self, *, timeout: float | None = None) -> Awaitable[None]:
+        """``await mu.lock_async()``: lock from a coroutine."""
+    def __aenter__(self) -> Awaitable[None]: ...
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> Awaitable[None]: ...
+
+@final
+class RWMutex:
+    """A Go reader/writer lock: ``RWMutex()``; a waiting writer blocks new readers."""
+
+    def __new__(cls) -> RWMutex: ...
+    def lock(self, *, timeout: float | None = None) -> None:
+        """Locks for writing."""
+    def unlock(self) -> None:
+        """Unlocks for writing; RuntimeError if it is not write-locked."""
+    def try_lock(self) -> bool:
+        """Locks for writing if that needs no waiting; returns whether it did."""
+    def rlock(self, *, timeout: float | None = None) -> None:
+        """Locks for reading."""
+    def runlock(self) -> None:
+        """Undoes one rlock; RuntimeError if it is not read-locked."""
+    def try_rlock(self) -> bool:
+        """Locks for reading if that needs no waiting; returns whether it did."""
+    def rlocker(self) -> RLocker:
+        """A Locker whose lock/unlock take the read lock."""
+    def __enter__(self) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+    def lock_async(self, *, timeout: float | None = None) -> Awaitable[None]:
+        """``await rw.lock_async()``: lock for writing from a coroutine."""
+    def rlock_async(self, *, timeout: float | None = None) -> Awaitable[None]:
+        """``await rw.rlock_async()``: lock for reading from a coroutine."""
+    def __aenter__(self) -> Awaitable[None]: ...
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> Awaitable[None]: ...
+
+@final
+class RLocker:
+    """The Locker of ``RWMutex.rlocker()``: lock/unlock take the read lock."""
+
+    def lock(self, *, timeout: float | None = None) -> None:
+        """Takes the read lock."""
+    def unlock(self) -> None:
+        """Releases the read lock."""
+    def __enter__(self) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+
+@final
+class Cond:
+    """A Go condition variable: ``Cond(lock=None)``; L is any Locker."""
+
+    def __new__(cls, lock: Any = None) -> Cond: ...
+    @property
+    def L(self) -> Any:
+        """The Locker held while observing or changing the condition."""
+    def wait(self, *, timeout: float | None = None) -> None:
+        """Unlocks L, waits for signal or broadcast, locks L again."""
+    def signal(self) -> None:
+        """Wakes one waiting party, if any."""
+    def broadcast(self) -> None:
+        """Wakes every waiting party."""
+
+@final
+class Once:
+    """Go's sync.Once: ``once.do(fn)`` calls fn only on the first call."""
+
+    def __new__(cls) -> Once: ...
+    def do(self, fn: Callable[[], object], /) -> None:
+        """Calls fn() if this is the first call of do on this Once."""
+
+@final
+class Semaphore:
+    """A weighted semaphore (golang.org/x/sync/semaphore): ``Semaphore(n)``."""
+
+    def __new__(cls, n: int) -> Semaphore: ...
+    def acquire(
+        self, n: int = 1, *, ctx: _Context | None = None, timeout: float | None = None
+    ) -> None:
+        """Acquires n tokens, blocking until they are available (FIFO)."""
+    def try_acquire(self, n: int = 1) -> bool:
+        """Acquires n tokens if they are free now and nobody waits."""
+    def release(self, n: int = 1) -> None:
+        """Releases n tokens; RuntimeError if more than held."""
+    def acquire_async(
+        self, n: int = 1, *, ctx: _Context | None = None, timeout: float | None = None
+    ) -> Awaitable[None]:
+        """``await sem.acquire_async(n)``: acquire from a coroutine."""
+
+# atomic
+
+_I = TypeVar("_I", bound=_AtomicInt)
+
+class _AtomicInt:
+    def __new__(cls: type[_I], value: int = 0, /) -> _I: ...
+    def load(self) -> int:
+        """Atomically loads the value."""
+    def store(self, v: int) -> None:
+        """Atomically stores v (OverflowError if out of range)."""
+    def add(self, delta: int) -> int:
+        """Atomically adds delta (wrapping around) and returns the new value."""
+    def swap(self, v: int) -> int:
+        """Atomically stores v and returns the previous value."""
+    def compare_and_swap(self, old: int, new: int) -> bool:
+        """Stores new if the value is old; returns whether it did."""
+    def and_(self, mask: int) -> int:
+        """Atomically ANDs mask into the value; returns the old value."""
+    def or_(self, mask: int) -> int:
+        """Atomically ORs mask into the value; returns the old value."""
+
+@final
+class Int32(_AtomicInt):
+    """An atomic int32 (Go's atomic.Int32)."""
+
+@final
+class Int64(_AtomicInt):
+    """An atomic int64 (Go's atomic.Int64)."""
+
+@final
+class Uint32(_AtomicInt):
+    """An atomic uint32 (Go's atomic.Uint32)."""
+
+@final
+class Uint64(_AtomicInt):
+    """An atomic uint64 (Go's atomic.Uint64)."""
+
+@final
+class Bool:
+    """An atomic boolean (Go's atomic.Bool)."""
+
+    def __new__(cls, value: bool = False, /) -> Bool: ...
+    def load(self) -> bool:
+        """Atomically loads the value."""
+    def store(self, v: bool) -> None:
+        """Atomically stores v."""
+    def swap(self, v: bool) -> bool:
+        """Atomically stores v and returns the previous value."""
+    def compare_and_swap(self, old: bool, new: bool) -> bool:
+        """Stores new if the value is old; returns whether it did."""
+
+@final
+class Value:
+    """Go's atomic.Value: holds any object (one type; not None)."""
+
+    def __new__(cls) -> Value: ...
+    def load(self) -> Any:
+        """Atomically loads the value (None if nothing was stored yet)."""
+    def store(self, v: Any) -> None:
+        """Atomically stores v."""
+    def swap(self, v: Any) -> Any:
+        """Atomically stores v and returns the previous value."""
+    def compare_and_swap(self, old: Any, new: Any) -> bool:
+        """Stores new if the current value is old (identity); returns whether it did."""
+
 def _submit(job: object) -> bool: ...
 def _arrive() -> tuple[Any, bool]: ...
 def _next_job() -> Any: ...
 def _idle_workers() -> int: ...
 def _begin_exit() -> None: ...
 def _after_fork_in_child(main_thread_ident: int) -> None: ...
+
+# Timers
+
+@final
+class Timer:
+    """Go's ``time.Timer``: sends the firing time (``time.monotonic()``) on ``.c`` once."""
+
+    def __new__(cls, seconds: float, /) -> Timer: ...
+    @property
+    def c(self) -> Chan[float] | None:
+        """The channel on which the firing time is delivered (None for an after_func timer)."""
+    def stop(self) -> bool:
+        """Stops the timer; True if that prevented a value from being received."""
+    def reset(self, seconds: float, /) -> bool:
+        """Re-arms the timer; returns what stop() would have returned."""
+
+@final
+class Ticker:
+    """Go's ``time.Ticker``: sends the time on ``.c`` every period, dropping missed ticks."""
+
+    def __new__(cls, seconds: float, /) -> Ticker: ...
+    @property
+    def c(self) -> Chan[float]:
+        """The channel on which the ticks are delivered."""
+    def stop(self) -> None:
+        """Stops the ticker: no more ticks, and no stale tick is received."""
+    def reset(self, seconds: float, /) -> None:
+        """Restarts the ticker with a new period."""
+
+def after(seconds: float, /) -> Chan[float]:
+    """A channel that receives the time once, after ``seconds``."""
+
+def tick(seconds: float, /) -> Chan[float]:
+    """A channel that receives the time every ``seconds``."""
+
+def after_func(seconds: float, fn_: Callable[[], object], /) -> Timer:
+    """Runs ``fn()`` as a goroutine after ``seconds``; returns its Timer."""
+
+def _timers_pending() -> int: ...
+
+# The cancellation tree of gocurrent.context
+
+@final
+class _CancelNode:
+    def __new__(cls, parent: _CancelNode | None = None, /) -> _CancelNode: ...
+    @property
+    def done(self) -> Chan[Any]: ...
+    def err(self) -> BaseException | None: ...
+    def cause(self) -> BaseException | None: ...
+    def cancel(
+        self, err: BaseException, cause: BaseException | None = None, remove: bool = True
+    ) -> None: ...
+    def set_deadline(self, seconds: float, cause: BaseException | None = None, /) -> None: ...
+    def after_func(self, fn_: Callable[[], object], /) -> _AfterFuncStop: ...
+    def _children(self) -> int: ...
+
+@final
+class _AfterFuncStop:
+    def __new__(cls) -> _AfterFuncStop: ...
+    def __call__(self) -> bool: ...

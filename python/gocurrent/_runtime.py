@@ -117,6 +117,44 @@ def spawn_coroutine(coro: Coroutine[Any, Any, Any]) -> None:
         _start_task(coro)
 
 
+def _wg_thread(
+    wg: Any, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    try:
+        fn(*args, **kwargs)
+    except BaseException as exc:
+        report(exc)
+    finally:
+        wg.done()
+
+
+async def _wg_coroutine(wg: Any, coro: Coroutine[Any, Any, Any]) -> None:
+    try:
+        await coro
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        report(exc)
+    finally:
+        wg.done()
+
+
+def wg_go(wg: Any, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """``WaitGroup.go``'s goroutine (the group's counter was incremented):
+    runs fn like ``go`` and calls ``wg.done()`` when it returns or raises,
+    after reporting the exception."""
+    if isinstance(fn, Coroutine):
+        if args or kwargs:
+            raise TypeError("go() takes no arguments after a coroutine object")
+        spawn_coroutine(_wg_coroutine(wg, fn))
+    elif is_coroutine_function(fn):
+        spawn_coroutine(_wg_coroutine(wg, fn(*args, **kwargs)))
+    elif callable(fn):
+        spawn_thread(_wg_thread, (wg, fn, args, kwargs), {})
+    else:
+        raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")
+
+
 def _after_fork_in_child() -> None:
     global _background_loop, _lock
     _background_loop = None

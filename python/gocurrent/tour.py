@@ -1,14 +1,26 @@
-"""A short tour of gocurrent: ``python -m gocurrent.tour``.
+"""A tour of gocurrent: ``python -m gocurrent.tour``.
 
-It runs small Go-style programs (a producer/consumer pipeline, select with a
-timeout, and a coroutine talking to a thread over one channel) and, when
-run from a checkout, every example script under ``examples/`` in turn.
+When the ``examples/`` directory of the gocurrent repository is found (next
+to the package in a checkout, or in the current directory), the tour runs
+every example script in turn, one heading each: the Python twin of each Go
+program of the article "Go Concurrency Patterns", from ``go say_hello()`` to
+the bulk deletion and TLS certificate pipelines against local servers.
+Otherwise it runs three small built-in demos (a producer/consumer pipeline,
+select with a timeout, a coroutine and a thread on one channel) and says
+where the examples are.
+
+Options: ``--fast`` (shorter sleeps and smaller sizes), ``--only a,b``
+(some examples), ``--list``, ``--examples DIR``, ``--builtin``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from gocurrent import Chan, go, select, select_async
 
@@ -77,12 +89,115 @@ def threads_and_coroutines() -> None:
     asyncio.run(coroutine_side())
 
 
-def main() -> None:
+def builtin_demos() -> None:
     producer_consumer()
     select_with_timeout()
     threads_and_coroutines()
-    print("\nTour complete.")
+
+
+# (script, heading, extra arguments, extra arguments with --fast)
+EXAMPLES: list[tuple[str, str, list[str], list[str]]] = [
+    ("goroutines", "Goroutines: go say_hello()", [], []),
+    ("channels", "Channels: send and receive", [], []),
+    ("select_two_channels", "select: two channels, one delayed", [], []),
+    ("select_timeout", "select with a time.After timeout", [], []),
+    ("buffered_channel", "A buffered channel", [], []),
+    ("range_channel", "Ranging over a channel the sender closes", [], []),
+    ("waitgroup", "WaitGroup: three workers", [], []),
+    ("waitgroup_go", "wg.Go (Go 1.25)", [], []),
+    ("errgroup_fetch", "Error groups: fetch URLs, first error cancels", [], []),
+    ("mutex_counter", "Mutex: a counter", [], []),
+    ("rwmutex", "RWMutex: readers share, writers don't", [], []),
+    ("atomic_counter", "Atomic operations: a counter", [], []),
+    ("once", "sync.Once", [], []),
+    ("context_timeout", "context.WithTimeout", [], []),
+    ("sync_map", "sync.Map: its two use cases", [], []),
+    ("cond_signal", "sync.Cond: one waiter", [], []),
+    ("cond_broadcast", "sync.Cond: Signal, then Broadcast", [], []),
+    ("bulk_delete", "Bulk deletion (original)", ["--keys", "20000"], ["--keys", "3000"]),
+    (
+        "bulk_delete_update",
+        "Bulk deletion (UPDATE 2024.11.01)",
+        ["--keys", "20000"],
+        ["--keys", "3000"],
+    ),
+    (
+        "tls_pipeline",
+        "TLS certificate asynchronous pipeline",
+        ["--max-retries", "3"],
+        ["--max-retries", "1", "--check-timeout", "0.2", "--backoff-minute", "0.001"],
+    ),
+]
+
+
+def find_examples(explicit: str | None = None) -> Path | None:
+    """The examples directory: given, next to the package's repo, or in the CWD."""
+    if explicit is not None:
+        candidates = [Path(explicit)]
+    else:
+        here = Path(__file__).resolve()
+        candidates = [here.parents[2] / "examples", Path.cwd() / "examples"]
+    for candidate in candidates:
+        if (candidate / "goroutines.py").is_file() and (candidate / "_common.py").is_file():
+            return candidate
+    return None
+
+
+def run_examples(directory: Path, names: list[str], fast: bool) -> int:
+    """Run each example script in turn; return how many failed."""
+    failed = []
+    for name, title, args, fast_args in EXAMPLES:
+        if names and name not in names:
+            continue
+        heading(f"{title}  (examples/{name}.py)")
+        cmd = [sys.executable, str(directory / f"{name}.py"), *(fast_args if fast else args)]
+        if fast:
+            cmd.append("--fast")
+        code = subprocess.call(cmd)
+        if code != 0:
+            print(f"[{name}.py exited with status {code}]", flush=True)
+            failed.append(name)
+    if failed:
+        print(f"\nTour finished; failed: {', '.join(failed)}")
+    return len(failed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gocurrent.tour", description=__doc__)
+    parser.add_argument("--fast", action="store_true", help="shorter sleeps, smaller sizes")
+    parser.add_argument("--only", default="", help="comma-separated example names")
+    parser.add_argument("--list", action="store_true", help="list the examples and exit")
+    parser.add_argument("--examples", metavar="DIR", help="the examples directory")
+    parser.add_argument("--builtin", action="store_true", help="run only the built-in demos")
+    args = parser.parse_args(argv)
+
+    names = [n.strip().removesuffix(".py") for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - {e[0] for e in EXAMPLES})
+    if unknown:
+        parser.error(f"unknown example(s): {', '.join(unknown)}")
+    if args.list:
+        for name, title, _, _ in EXAMPLES:
+            print(f"{name:22} {title}")
+        return 0
+
+    directory = None if args.builtin else find_examples(args.examples)
+    if directory is None:
+        builtin_demos()
+        if not args.builtin:
+            print(
+                "\nThe examples (a Python twin of every Go program of the article"
+                ' "Go Concurrency Patterns") are in the examples/ directory of the'
+                " gocurrent repository; run `python -m gocurrent.tour` from a checkout"
+                ' (after `pip install ".[examples]"`) to run them all.'
+            )
+        print("\nTour complete.")
+        return 0
+
+    print(f"Running the examples in {directory}", flush=True)
+    failures = run_examples(directory, names, args.fast)
+    print("\nTour complete." if not failures else "")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

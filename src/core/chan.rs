@@ -13,7 +13,7 @@
 //! released (values may be Python objects whose destructor runs Python code;
 //! waking an asyncio waiter calls into Python).
 
-use super::sync::{Arc, Mutex, MutexGuard};
+use super::sync::{Arc, Mutex, MutexGuard, shuffle};
 use super::waiter::{Deferred, Waiter};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
@@ -24,7 +24,9 @@ type Small<T> = SmallVec<[T; 4]>;
 /// The waiter type of channel operations.
 pub type ChanWaiter<T> = Waiter<Selected<T>>;
 
-type Defer<T> = Deferred<ChanWaiter<T>, T>;
+/// The deferred work (wakes, drops) of channel operations; see
+/// [`Chan::try_send_with`].
+pub type Defer<T> = Deferred<ChanWaiter<T>, T>;
 
 /// Which case of a (possibly single-case) select was performed, and how.
 #[derive(Debug, PartialEq, Eq)]
@@ -286,6 +288,31 @@ impl<T> Chan<T> {
         st.close(&mut d)
     }
 
+    /// [`Chan::try_send`] that leaves the wakes and drops in `d`, for a
+    /// caller that holds a lock of its own (a timer's): it drops `d` after
+    /// releasing that lock.
+    pub fn try_send_with(&self, value: T, d: &mut Defer<T>) -> Result<(), TrySendError<T>> {
+        let mut st = self.state.lock();
+        st.try_send(self.cap, value, d)
+    }
+
+    /// [`Chan::try_recv`] that leaves the wakes and drops in `d`.
+    pub fn try_recv_with(&self, d: &mut Defer<T>) -> TryRecv<T> {
+        let mut st = self.state.lock();
+        match st.try_recv(self.cap, d) {
+            Some(Some(v)) => TryRecv::Value(v),
+            Some(None) => TryRecv::Closed,
+            None => TryRecv::Empty,
+        }
+    }
+
+    /// [`Chan::close`] that leaves the wakes and drops in `d` (a context
+    /// closes its done channel under its own lock).
+    pub fn close_with(&self, d: &mut Defer<T>) -> Result<(), AlreadyClosed> {
+        let mut st = self.state.lock();
+        st.close(d)
+    }
+
     fn addr(&self) -> usize {
         self as *const Self as usize
     }
@@ -324,15 +351,14 @@ pub fn select<'a, T: 'a>(
         .iter()
         .map(|c| {
             lock_order
-                .iter()
-                .position(|l| l.addr() == c.addr())
+                .binary_search_by_key(&c.addr(), |l| l.addr())
                 .unwrap_or(0)
         })
         .collect();
 
     // Poll the cases in a random order.
     let mut poll_order: Small<usize> = (0..chans.len()).collect();
-    fastrand::shuffle(&mut poll_order);
+    shuffle(&mut poll_order);
     for &i in &poll_order {
         let st = &mut guards[guard_of[i]];
         let cap = chans[i].cap;
@@ -361,10 +387,15 @@ pub fn select<'a, T: 'a>(
     }
 
     if let Some(w) = waiter {
-        for (i, send) in sends.into_iter().enumerate() {
+        // Enqueue in the shuffled poll order, not in case order: Go's
+        // lockorder starts from pollorder "to permute cases on the same
+        // channel", so which of several cases on one channel a blocked select
+        // is served by is random (Go's TestPseudoRandomSend).
+        for &i in &poll_order {
             let st = &mut guards[guard_of[i]];
             let (waiter, case) = (w.clone(), i);
-            match send {
+            // No case was ready, so every send case still holds its value.
+            match sends[i].take() {
                 Some(value) => st.sendq.push_back(SendEntry {
                     waiter,
                     case,
@@ -399,5 +430,7 @@ pub fn unregister<'a, T: 'a>(
     }
 }
 
+#[cfg(all(test, loom))]
+mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

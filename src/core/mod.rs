@@ -3,6 +3,21 @@
 //! binding runs, with plain integers instead of Python objects.
 
 pub mod chan;
+pub mod cond;
+#[cfg(not(loom))]
+pub mod context;
+pub mod mutex;
+// The pool's queue is built on crossbeam and std atomics, which loom cannot
+// model; it is not part of the loom build.
+#[cfg(not(loom))]
 pub mod pool;
+pub mod rwmutex;
+pub mod sema;
 pub mod sync;
+#[cfg(not(loom))]
+pub mod timers;
 pub mod waiter;
+pub mod waitgroup;
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -13,6 +13,7 @@ pub(crate) type Mutex<T> = parking_lot::Mutex<T>;
 pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
 
 #[cfg(loom)]
+#[derive(Debug)]
 pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
 #[cfg(loom)]
 pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
@@ -29,3 +30,14 @@ impl<T> Mutex<T> {
         self.0.try_lock().ok()
     }
 }
+
+/// Shuffles the poll order of a select (Go's `pollorder`). Under loom the
+/// order is left as it is: loom replays each schedule and needs the model to
+/// be deterministic, which a random source outside loom's control breaks.
+/// The loom models vary the case order themselves.
+#[cfg(not(loom))]
+pub(crate) fn shuffle<T>(order: &mut [T]) {
+    fastrand::shuffle(order);
+}
+#[cfg(loom)]
+pub(crate) fn shuffle<T>(_order: &mut [T]) {}

@@ -35,6 +35,14 @@ pub trait AsyncOp: Send + Sync {
     /// (nothing happened, nor will); `false` if it completed already and
     /// [`AsyncOp::finish`] gives its result.
     fn withdraw(&self) -> bool;
+    /// The operation completed but its result will never be delivered (the
+    /// coroutine was closed, or an exception other than a cancellation was
+    /// thrown in at the `await`): release what it holds. By default the
+    /// result is finished and dropped (a received value is simply dropped);
+    /// an operation that acquired something (a lock, tokens) gives it back.
+    fn abandon(&self, py: Python<'_>) {
+        drop(self.finish(py));
+    }
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -306,7 +314,7 @@ impl Awaitable {
         }
         let cancelled = asyncio_attr(py, &CANCELLED_ERROR, "CancelledError")?;
         if !exc.matches(py, cancelled)? {
-            drop(self.op.finish(py));
+            self.op.abandon(py);
             return Err(exc);
         }
         // The operation completed before the cancellation reached us: keep
@@ -328,7 +336,7 @@ impl Awaitable {
             Self::cancel_timer(py, timer);
             if !self.op.withdraw() {
                 // Completed but never to be received: release what it holds.
-                drop(self.op.finish(py));
+                self.op.abandon(py);
             }
         }
     }

@@ -286,6 +286,18 @@ impl Chan {
     pub fn nil() -> Chan {
         Chan { inner: None }
     }
+
+    /// The core channel (`None` for `nilchan`), for other bindings that
+    /// wait on a channel (a semaphore watching a context's `done()`).
+    pub fn core(&self) -> Option<&Core> {
+        self.inner.as_ref()
+    }
+
+    /// A Python channel over a core channel that Rust also holds (a
+    /// timer's channel, a context's done channel).
+    pub fn from_core(inner: Core) -> Chan {
+        Chan { inner: Some(inner) }
+    }
 }
 
 #[pymethods]

@@ -59,4 +59,5 @@ pub fn _after_fork_in_child(main_thread_ident: u64) {
     blocking::reset_after_fork();
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::new());
+    super::timers::after_fork_in_child();
 }

@@ -70,3 +70,75 @@ fn unbuffered_rendezvous_across_threads() {
     }
     assert_eq!(h.join().unwrap(), (0..1000u64).sum::<u64>());
 }
+
+// ---------------------------------------------------------------------------
+// Shared helpers of the test modules below.
+
+mod close;
+mod go;
+mod order;
+mod select;
+mod waiter;
+
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// (blocked receivers, blocked senders) entries queued on `c`, stale ones
+/// included: after every select has been unregistered this must be exactly
+/// the parties still blocked.
+pub(crate) fn queued<T>(c: &Chan<T>) -> (usize, usize) {
+    let st = c.state.lock();
+    (st.recvq.len(), st.sendq.len())
+}
+
+/// Spins (yielding) until `cond` holds; panics after 10 s, so that a bug
+/// shows up as a failure rather than a hung test.
+pub(crate) fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
+/// Runs `f` on its own thread and fails if it does not finish within
+/// `secs` (a deadlock becomes a failure; the stuck thread is leaked).
+pub(crate) fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("did not finish within {secs} s (deadlock?)"))
+}
+
+/// A value that counts how many of its kind are alive: a test can check
+/// that every value was either received or dropped exactly once (no leak,
+/// and, since it is not Clone, no duplicate).
+#[derive(Debug)]
+pub(crate) struct Tracked {
+    pub id: u64,
+    live: Arc<AtomicIsize>,
+}
+
+impl Tracked {
+    pub fn new(id: u64, live: &Arc<AtomicIsize>) -> Tracked {
+        live.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            id,
+            live: live.clone(),
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl PartialEq for Tracked {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
