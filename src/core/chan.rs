@@ -244,6 +244,24 @@ impl<T> Chan<T> {
         self.state.lock().closed
     }
 
+    /// Calls `f` on each buffered value, unless the channel is locked at
+    /// this instant (`None`; the caller must not wait: this serves the
+    /// Python garbage collector's traversal).
+    pub fn try_for_each_buffered<E>(
+        &self,
+        mut f: impl FnMut(&T) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
+        let st = self.state.try_lock()?;
+        Some(st.buf.iter().try_for_each(&mut f))
+    }
+
+    /// Takes the buffered values out (the garbage collector clearing an
+    /// unreachable channel). The caller drops them, after the lock is
+    /// released.
+    pub fn take_buffered(&self) -> VecDeque<T> {
+        std::mem::take(&mut self.state.lock().buf)
+    }
+
     /// Sends without blocking: to a waiting receiver, else into the buffer.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let mut d = Defer::new();

@@ -26,6 +26,9 @@ impl<T> Mutex<T> {
         // loom's mutex cannot be poisoned by a model thread without failing the model.
         self.0.lock().expect("loom mutex poisoned")
     }
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.0.try_lock().ok()
+    }
 }
 
 /// Shuffles the poll order of a select (Go's `pollorder`). Under loom the

@@ -12,10 +12,100 @@
 //! Completion happens under the lock of the primitive that completes it;
 //! waking the waiter ([`Waiter::wake`]) must happen after that lock is
 //! released, because an asyncio wake calls into Python.
+//!
+//! `os.fork()`: a waiter belongs to the thread that created it (it parks
+//! that thread, or resolves a future of that thread's event loop). In a
+//! forked child only the thread that called `fork` lives on, but the
+//! parent's other threads may have left waiters in the queues of the
+//! channels (mutexes...) that the child inherits. Handing a value or a lock
+//! to such a dead waiter would lose it, so the fork hook calls
+//! [`after_fork_in_child`], and from then on a waiter of a thread that did
+//! not survive the fork is *stale*: [`Waiter::claim`] refuses it (as if it
+//! had been withdrawn) and the primitives discard it like any other
+//! withdrawn entry. The check is one relaxed atomic load on the fast path.
 
 use super::sync::{Arc, Mutex, MutexGuard};
+use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
+
+// Fork bookkeeping. These are plain std atomics even under loom: they only
+// change in a forked child, before it starts any thread (so Relaxed is
+// enough: thread creation orders the stores before the new thread's loads).
+
+/// Bumped by every fork (in the child).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The token of the thread that survived the latest fork (0: no fork yet).
+static SURVIVOR: AtomicU64 = AtomicU64::new(0);
+/// The oldest generation whose waiters of [`SURVIVOR`] are still alive: the
+/// survivor may have survived several forks in a row.
+static SURVIVOR_SINCE: AtomicU64 = AtomicU64::new(0);
+static NEXT_THREAD_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static THREAD_TOKEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A process-unique number for the calling thread (never 0). A forked
+/// child's surviving thread keeps its token (thread-locals are copied).
+fn thread_token() -> u64 {
+    THREAD_TOKEN.with(|t| {
+        if t.get() == 0 {
+            t.set(NEXT_THREAD_TOKEN.fetch_add(1, Relaxed));
+        }
+        t.get()
+    })
+}
+
+/// Where the process stands in its history of forks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Epoch {
+    generation: u64,
+    survivor: u64,
+    survivor_since: u64,
+}
+
+impl Epoch {
+    fn now() -> Epoch {
+        Epoch {
+            generation: GENERATION.load(Relaxed),
+            survivor: SURVIVOR.load(Relaxed),
+            survivor_since: SURVIVOR_SINCE.load(Relaxed),
+        }
+    }
+
+    /// The epoch of a child forked by thread `survivor`. The threads alive
+    /// before the fork were created in this generation, except the previous
+    /// survivor: if that is `survivor` again, its older waiters stay alive.
+    fn after_fork(self, survivor: u64) -> Epoch {
+        let survivor_since = if survivor == self.survivor {
+            self.survivor_since
+        } else {
+            self.generation
+        };
+        Epoch {
+            generation: self.generation + 1,
+            survivor,
+            survivor_since,
+        }
+    }
+
+    /// Whether a waiter made by `thread` in `generation` is still alive.
+    fn alive(self, generation: u64, thread: u64) -> bool {
+        generation == self.generation
+            || (thread == self.survivor && generation >= self.survivor_since)
+    }
+}
+
+/// Called in a forked child, on the thread that called `fork`, before any
+/// other thread starts: every waiter of another thread becomes stale.
+pub fn after_fork_in_child() {
+    let next = Epoch::now().after_fork(thread_token());
+    SURVIVOR.store(next.survivor, Relaxed);
+    SURVIVOR_SINCE.store(next.survivor_since, Relaxed);
+    GENERATION.store(next.generation, Relaxed);
+}
 
 /// How a waiter is woken once it has been completed.
 pub enum Wake {
@@ -49,15 +139,32 @@ enum Slot<R> {
 pub struct Waiter<R> {
     slot: Mutex<Slot<R>>,
     wake: Wake,
+    /// The fork generation and the thread that created the waiter (see the
+    /// module docs on `os.fork()`).
+    generation: u64,
+    thread: u64,
 }
 
 impl<R> Waiter<R> {
-    /// A new waiter in the waiting state.
+    /// A new waiter in the waiting state, belonging to the calling thread
+    /// (`wake` must wake this thread or its event loop: after a fork the
+    /// waiter is alive only if this thread is).
     pub fn new(wake: Wake) -> Arc<Self> {
         Arc::new(Waiter {
             slot: Mutex::new(Slot::Waiting),
             wake,
+            generation: GENERATION.load(Relaxed),
+            thread: thread_token(),
         })
+    }
+
+    /// False if the waiter's thread did not survive an `os.fork()` that
+    /// happened since the waiter was made (in the child nobody will ever
+    /// take its result).
+    fn alive(&self) -> bool {
+        // Fast path: no fork since the waiter was made.
+        self.generation == GENERATION.load(Relaxed)
+            || Epoch::now().alive(self.generation, self.thread)
     }
 
     /// A waiter that wakes the calling thread.
@@ -69,7 +176,12 @@ impl<R> Waiter<R> {
     /// [`Claim`] holds the waiter's slot until it is filled (or dropped,
     /// which leaves the waiter waiting). This lets a completer find out
     /// whether a waiter is live before it gives up the value it would hand it.
+    /// A stale waiter (of a thread that did not survive a fork) is never
+    /// claimed; its slot is not even locked (a dead thread may hold it).
     pub fn claim(&self) -> Option<Claim<'_, R>> {
+        if !self.alive() {
+            return None;
+        }
         let slot = self.slot.lock();
         matches!(*slot, Slot::Waiting).then_some(Claim { slot })
     }
@@ -87,9 +199,10 @@ impl<R> Waiter<R> {
         }
     }
 
-    /// True while nobody has completed or aborted the waiter.
+    /// True while nobody has completed or aborted the waiter (and it is
+    /// not stale).
     pub fn is_waiting(&self) -> bool {
-        matches!(*self.slot.lock(), Slot::Waiting)
+        self.alive() && matches!(*self.slot.lock(), Slot::Waiting)
     }
 
     /// Takes the result if the waiter has been completed.
@@ -289,6 +402,35 @@ mod tests {
                 assert!(w.take().is_some());
             }
         }
+    }
+
+    #[test]
+    fn fork_epochs_keep_only_the_survivors_waiters() {
+        let (a, b, c) = (1, 2, 3);
+        let e0 = Epoch {
+            generation: 0,
+            survivor: 0,
+            survivor_since: 0,
+        };
+        assert!(e0.alive(0, a) && e0.alive(0, b));
+        // a forks: b's waiters die, a's live on.
+        let e1 = e0.after_fork(a);
+        assert!(e1.alive(0, a) && !e1.alive(0, b) && e1.alive(1, c));
+        // a forks again: its generation-0 waiters are still alive.
+        let e2 = e1.after_fork(a);
+        assert!(e2.alive(0, a) && e2.alive(1, a) && !e2.alive(1, c));
+        // c (born in generation 2) forks: a's waiters die now.
+        let e3 = e2.after_fork(c);
+        assert!(!e3.alive(0, a) && !e3.alive(2, a) && e3.alive(2, c) && e3.alive(3, a));
+    }
+
+    #[test]
+    fn thread_tokens_are_distinct() {
+        let here = thread_token();
+        assert_eq!(here, thread_token());
+        let there = std::thread::spawn(thread_token).join().unwrap();
+        assert_ne!(here, there);
+        assert_ne!(here, 0);
     }
 
     #[test]

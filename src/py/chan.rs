@@ -9,11 +9,13 @@ use crate::core::chan::{
 };
 use crate::core::waiter::{Waiter, Wake};
 use parking_lot::Mutex;
+use pyo3::PyTraverseError;
 use pyo3::create_exception;
 use pyo3::exceptions::{
     PyException, PyRuntimeError, PyStopAsyncIteration, PyStopIteration, PyTimeoutError,
     PyTypeError, PyValueError,
 };
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple, PyType};
@@ -475,6 +477,30 @@ impl Chan {
 
     fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Plan::single(self, Kind::Recv, None, Reply::ANext).into_awaitable(py, Timeout::Forever)
+    }
+
+    /// Garbage collector support: a channel whose buffer holds a value that
+    /// refers back to the channel is a cycle the collector must see. Only a
+    /// channel whose core nobody else holds (no timer, context or running
+    /// operation shares it) reports its buffered values: then they belong
+    /// to this object alone, so they are visited exactly once.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        match &self.inner {
+            Some(c) if Arc::strong_count(c) == 1 => {
+                c.try_for_each_buffered(|v| visit.call(v)).unwrap_or(Ok(()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Breaks a cycle through the buffer of an unreachable channel.
+    fn __clear__(&self) {
+        if let Some(c) = &self.inner
+            && Arc::strong_count(c) == 1
+        {
+            // Dropped here, after the channel's lock was released.
+            drop(c.take_buffered());
+        }
     }
 
     fn __repr__(&self) -> String {

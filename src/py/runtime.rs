@@ -152,6 +152,8 @@ pub fn _begin_exit(py: Python<'_>) {
 /// In a forked child: the parent's threads are gone, start afresh.
 #[pyfunction]
 pub fn _after_fork_in_child(main_thread_ident: u64) {
+    // Waiters of the parent's other threads are dead: never hand them anything.
+    crate::core::waiter::after_fork_in_child();
     blocking::reset_after_fork();
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
