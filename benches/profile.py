@@ -2,11 +2,11 @@
 
     python benches/profile.py pingpong_threads [--impl gocurrent] [--n 100000] [--rate 2000]
 
-It runs ``benches/workloads.py WORKLOAD IMPL N`` under ``py-spy record --native``
-(Python and Rust frames, every thread; with ``--idle`` also the samples of
-threads that are parked or waiting for the GIL), then prints the frames that take the largest share of the
-samples: inclusive (the frame or anything it calls) and leaf (the frame
-itself). Needs ``pip install py-spy``.
+It runs ``benches/workloads.py WORKLOAD IMPL N`` under ``py-spy record
+--native`` (Python and Rust frames, every thread; with ``--idle`` also the
+samples of threads that are parked or waiting for the GIL), then prints the
+frames that take the largest share of the samples: inclusive (the frame or
+anything it calls) and leaf (the frame itself). Needs ``pip install py-spy``.
 """
 
 from __future__ import annotations
