@@ -481,7 +481,7 @@ def errgroups(n: int) -> None:
         if i % 2:
             g.set_limit(2)
         for k in range(10):
-            g.go(lambda k=k, o=Obj(): None if k != 3 else 1 / 0)
+            g.go(lambda k, o: None if k != 3 else 1 / 0, k, Obj())
         with pytest.raises(ZeroDivisionError):
             g.wait()
         assert ctx.err() is not None
@@ -504,7 +504,7 @@ def test_a_failed_errgroup_with_context_frees_its_error() -> None:
         raise Failed
 
     def run(parent: Any) -> weakref.ref[Failed]:
-        g, ctx = errgroup.with_context(parent)
+        g, _ctx = errgroup.with_context(parent)
         g.go(fail)
         try:
             g.wait()
