@@ -485,7 +485,7 @@ def test_waitgroup(a: Any, b: Any, t: Any, any_t: Any, goroutine_errors: list[An
     from gocurrent import WaitGroup
 
     wg = WaitGroup()
-    kind, _ = attempt(wg.add, a)
+    attempt(wg.add, a)
     attempt(wg.add, b)
     attempt(wg.done, allowed=MISUSE)
     attempt(wg.wait, timeout=t)  # bounded: the counter may be anything now
@@ -657,12 +657,12 @@ def test_context_functions(parent: Any, x: Any, y: Any, fn: Any) -> None:
     bg = context.background()
     for p in (parent, bg):
         for make in (
-            lambda: context.with_cancel(p),
-            lambda: context.with_cancel_cause(p),
-            lambda: context.with_timeout(p, x),
-            lambda: context.with_deadline(p, x),
-            lambda: context.with_value(p, x, y),
-            lambda: context.without_cancel(p),
+            lambda p=p: context.with_cancel(p),
+            lambda p=p: context.with_cancel_cause(p),
+            lambda p=p: context.with_timeout(p, x),
+            lambda p=p: context.with_deadline(p, x),
+            lambda p=p: context.with_value(p, x, y),
+            lambda p=p: context.without_cancel(p),
         ):
             kind, r = attempt(make)
             if kind == "ok" and isinstance(r, tuple):
