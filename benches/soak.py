@@ -54,6 +54,17 @@ from gocurrent import (
 )
 
 ROUND_TIMEOUT = 120.0
+# Resident memory may not grow by more than this between the end of the
+# warm-up (the first tenth of the run) and the end.
+RSS_GROWTH_LIMIT = 256 << 20
+
+
+def rss() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:  # not Linux: not measured
+        return 0
 
 
 class Violation(AssertionError):
@@ -632,7 +643,10 @@ def main(argv: list[str] | None = None) -> int:
     threading.excepthook = hook
     start = time.monotonic()
     rounds = 0
+    rss_warm = 0
     while time.monotonic() - start < args.seconds and not STATS.violations:
+        if not rss_warm and time.monotonic() - start >= args.seconds / 10:
+            rss_warm = rss()
         wg = WaitGroup()
         for _ in range(rng.randint(1, args.parallel)):
             wg.go(run_workload, rng.choice(WORKLOADS), rng.randrange(1 << 30))
@@ -650,7 +664,12 @@ def main(argv: list[str] | None = None) -> int:
     if STATS.running.load():
         STATS.fail(f"{STATS.running.load()} goroutines still running at the end")
     elapsed = time.monotonic() - start
+    rss_end = rss()
     print(f"rounds: {rounds} in {elapsed:.1f} s")
+    if rss_warm:
+        print(f"RSS after warm-up {rss_warm >> 20} MiB, at the end {rss_end >> 20} MiB")
+        if rss_end - rss_warm > RSS_GROWTH_LIMIT:
+            STATS.fail(f"RSS grew by {(rss_end - rss_warm) >> 20} MiB")
     width = max(map(len, STATS.ops), default=0)
     for kind, n in sorted(STATS.ops.items()):
         print(f"  {kind:<{width}}  {n}")
