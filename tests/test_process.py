@@ -364,6 +364,51 @@ print("child status", os.waitstatus_to_exitcode(status), flush=True)
 
 
 @pytest.mark.timeout(60)
+def test_fork_keeps_the_forking_threads_own_waiters() -> None:
+    """The thread that forks lives on in the child, and so do its waiters: a
+    signal handler that forks runs while the main thread waits in recv (its
+    waiter registered); in the child that wait goes on and is served."""
+    r = run_python(
+        """
+import os, signal, threading, time
+from gocurrent import Chan, go
+
+ch = Chan()
+pids = []
+
+def later_send(v):
+    time.sleep(0.05)
+    ch.send(v)
+
+def handler(sig, frame):
+    pid = os.fork()
+    if pid == 0:
+        go(later_send, "for the child")
+    else:
+        pids.append(pid)
+        go(later_send, "for the parent")
+
+signal.signal(signal.SIGUSR1, handler)
+main = threading.get_ident()
+threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGUSR1)).start()
+try:
+    got = ch.recv(timeout=5)
+except TimeoutError:
+    got = "timeout"
+if not pids:
+    print("child got", got, flush=True)
+    os._exit(0 if got == "for the child" else 3)
+_, status = os.waitpid(pids[0], 0)
+print("parent got", got, "child status", os.waitstatus_to_exitcode(status), flush=True)
+""",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "child got for the child" in r.stdout, (r.stdout, r.stderr)
+    assert "parent got for the parent child status 0" in r.stdout, (r.stdout, r.stderr)
+    assert_clean(r.stderr)
+
+
+@pytest.mark.timeout(60)
 def test_fork_from_a_goroutine() -> None:
     r = run_python(
         FORK_CHILD_WORKS
