@@ -177,7 +177,15 @@ bounded_timeouts = st.one_of(
     ),
 )
 
-DOCUMENTED = (TypeError, ValueError, OverflowError, TimeoutError, ChanClosedError, UserError)
+DOCUMENTED = (
+    TypeError,
+    ValueError,
+    OverflowError,
+    TimeoutError,  # context.DeadlineExceeded too
+    ChanClosedError,
+    gocurrent.context.Canceled,
+    UserError,
+)
 
 
 def is_panic(e: BaseException) -> bool:
@@ -192,6 +200,8 @@ def attempt(fn: Callable[..., Any], *args: Any, allowed: tuple[type, ...] = DOCU
         result = fn(*args, **kw)
     except BaseException as e:
         assert not is_panic(e), f"Rust panic: {e!r}"
+        if not isinstance(e, Exception) and not isinstance(e, allowed):
+            raise  # pytest's own (a timeout's Failed), KeyboardInterrupt...
         if not isinstance(e, allowed):
             raise AssertionError(f"{fn!r}{args}{kw} raised {e!r}") from e
         outcome: tuple[str, Any] = ("raised", e)
@@ -317,7 +327,13 @@ def test_select_with_junk_cases(cases: list[Any], good: bool, default: Any, time
     ready.send("v")
     if good:
         cases = [ready.recv, *cases]
-    for kw in ({"default": default}, {"timeout": timeout}, {"default": True, "timeout": timeout}):
+    # (a junk default that is falsy would block for ever on cases that are
+    # never ready: a short timeout bounds it)
+    for kw in (
+        {"default": default, "timeout": 0.001},
+        {"timeout": timeout},
+        {"default": True, "timeout": timeout},
+    ):
         kind, r = attempt(select, *cases, **kw)
         if kind == "ok":
             index, _ = r
@@ -434,7 +450,278 @@ def test_channel_methods_with_wrong_arity(args: list[Any]) -> None:
     attempt(lambda: Chan[args[0]] if args else Chan[int])
 
 
+MISUSE = (*DOCUMENTED, RuntimeError)
+
+
+async def await_bounded(aw: Any, allowed: tuple[type, ...] = MISUSE) -> None:
+    """Awaits an operation that cannot block for long; only documented errors."""
+
+    async def outcome() -> BaseException | None:
+        try:
+            await aw
+        except BaseException as e:
+            return e
+        return None
+
+    try:
+        e = await asyncio.wait_for(outcome(), 2)
+    except TimeoutError:  # (asyncio.TimeoutError is TimeoutError since 3.11)
+        raise AssertionError(f"{aw!r} hung") from None
+    if e is not None:
+        assert not is_panic(e), f"Rust panic: {e!r}"
+        if not isinstance(e, allowed):
+            raise e
+
+
+def stopping(timer: Any) -> None:
+    """Stops a timer a test made, so that nothing is left pending."""
+    if hasattr(timer, "stop"):
+        timer.stop()
+
+
+@SETTINGS
+@given(a=junk, b=junk, t=bounded_timeouts, any_t=junk)
+def test_waitgroup(a: Any, b: Any, t: Any, any_t: Any, goroutine_errors: list[Any]) -> None:
+    from gocurrent import WaitGroup
+
+    wg = WaitGroup()
+    attempt(wg.add, a)
+    attempt(wg.add, b)
+    attempt(wg.done, allowed=MISUSE)
+    attempt(wg.wait, timeout=t)  # bounded: the counter may be anything now
+    ready = WaitGroup()
+    attempt(ready.wait, timeout=any_t)  # counter zero: never blocks
+    attempt(ready.add, a, b)  # too many arguments
+    attempt(ready.go, a, b)
+    attempt(ready.wait, timeout=1)  # a junk goroutine still ends
+    assert not any(is_panic(e) for e in goroutine_errors)
+
+    async def main() -> None:
+        for aw in (attempt(wg.wait_async, timeout=t), attempt(ready.wait_async, timeout=any_t)):
+            if aw[0] == "ok":
+                await await_bounded(aw[1])
+
+    asyncio.run(main())
+
+
+@SETTINGS
+@given(t=bounded_timeouts, any_t=junk, exc=st.lists(junk, max_size=4))
+def test_mutexes(t: Any, any_t: Any, exc: list[Any]) -> None:
+    from gocurrent import Mutex, RWMutex
+
+    mu, rw = Mutex(), RWMutex()
+    assert attempt(mu.lock, timeout=any_t)[0] in ("ok", "raised")  # free: never blocks
+    if mu.locked:
+        attempt(mu.lock, timeout=t)  # held: bounded
+        attempt(mu.__exit__, *exc)
+    attempt(mu.unlock, allowed=MISUSE)
+    attempt(mu.unlock, allowed=MISUSE)
+    assert not mu.locked
+    attempt(rw.rlock, timeout=any_t)
+    attempt(rw.lock, timeout=t)
+    attempt(rw.runlock, allowed=MISUSE)
+    attempt(rw.runlock, allowed=MISUSE)
+    attempt(rw.unlock, allowed=MISUSE)
+    attempt(rw.rlocker().unlock, allowed=MISUSE)
+    attempt(rw.__exit__, *exc, allowed=MISUSE)
+    assert rw.try_lock()
+    rw.unlock()
+
+    async def main() -> None:
+        mu.lock()
+        for make in (lambda: mu.lock_async(timeout=t), lambda: rw.lock_async(timeout=any_t)):
+            kind, aw = attempt(make)
+            if kind == "ok":
+                await await_bounded(aw)
+        mu.unlock()
+
+    asyncio.run(main())
+    assert not mu.locked
+
+
+@SETTINGS
+@given(lock=junk, t=bounded_timeouts)
+def test_cond(lock: Any, t: Any) -> None:
+    from gocurrent import Cond
+
+    kind, cond = attempt(Cond, lock, allowed=MISUSE)
+    if kind == "raised":
+        return
+    attempt(cond.wait, timeout=t, allowed=MISUSE)  # L not held
+    attempt(cond.signal)
+    attempt(cond.broadcast)
+
+
+@SETTINGS
+@given(n=junk, k=junk, ctx=junk, t=bounded_timeouts, any_t=junk)
+def test_semaphore(n: Any, k: Any, ctx: Any, t: Any, any_t: Any) -> None:
+    from gocurrent import Semaphore, context
+
+    kind, sem = attempt(Semaphore, n)
+    if kind == "raised":
+        sem = Semaphore(2)
+    attempt(sem.try_acquire, k)
+    attempt(sem.acquire, k, timeout=t)
+    attempt(sem.acquire, 1, ctx=ctx, timeout=t)
+    done, cancel = context.with_cancel(context.background())
+    cancel()
+    attempt(sem.acquire, 1, ctx=done, timeout=any_t)  # a done ctx: never blocks
+    attempt(sem.release, k, allowed=MISUSE)
+
+    async def main() -> None:
+        kind, aw = attempt(sem.acquire_async, k, ctx=ctx, timeout=t)
+        if kind == "ok":
+            await await_bounded(aw)
+
+    asyncio.run(main())
+
+
+@SETTINGS
+@given(a=junk, b=junk, key=junk, fn=junk)
+def test_once_and_map(a: Any, b: Any, key: Any, fn: Any) -> None:
+    from gocurrent import Map, Once, once_func, once_value
+
+    allowed = (Exception,)  # fn is the caller's: whatever it raises comes back
+    attempt(Once().do, fn, allowed=allowed)
+    kind, f = attempt(once_func, fn)
+    if kind == "ok":
+        attempt(f, allowed=allowed)
+        attempt(f, allowed=allowed)
+    kind, f = attempt(once_value, fn)
+    if kind == "ok":
+        attempt(f, allowed=allowed)
+    m = Map()
+    for call in (
+        lambda: m.store(key, a),
+        lambda: m.load(key),
+        lambda: m.load_or_store(key, b),
+        lambda: m.swap(key, b),
+        lambda: m.compare_and_swap(key, a, b),
+        lambda: m.compare_and_delete(key, a),
+        lambda: m.load_and_delete(key),
+        lambda: m.delete(key),
+        lambda: m.range(fn),
+        lambda: len(m),
+        m.clear,
+    ):
+        attempt(call, allowed=allowed)
+
+
+@SETTINGS
+@given(v=junk, w=junk)
+def test_atomics(v: Any, w: Any) -> None:
+    from gocurrent import atomic
+
+    for cls in (atomic.Int32, atomic.Int64, atomic.Uint32, atomic.Uint64):
+        kind, a = attempt(cls, v)
+        if kind == "raised":
+            assert isinstance(a, (TypeError, OverflowError, UserError))
+            a = cls()
+        for method in (a.store, a.add, a.swap, a.and_, a.or_):
+            attempt(method, v)
+        attempt(a.compare_and_swap, v, w)
+        assert isinstance(a.load(), int)
+    b = atomic.Bool()
+    for method in (b.store, b.swap):
+        attempt(method, v)
+    attempt(b.compare_and_swap, v, w)
+    assert isinstance(b.load(), bool)
+    val = atomic.Value()
+    attempt(val.store, v)
+    attempt(val.compare_and_swap, v, w)
+    attempt(val.swap, w)
+
+
+@SETTINGS
+@given(secs=junk, fn=junk, period=junk)
+def test_timers(secs: Any, fn: Any, period: Any, goroutine_errors: list[Any]) -> None:
+    from gocurrent import Ticker, Timer, after, after_func, tick
+
+    for make in (Timer, Ticker, lambda s: after_func(s, fn), lambda s: after_func(s, print)):
+        kind, timer = attempt(make, secs)
+        if kind == "ok":
+            attempt(timer.reset, period)
+            stopping(timer)
+    kind, ch = attempt(after, secs)
+    if kind == "ok":
+        assert isinstance(ch, Chan)
+    kind, ch = attempt(tick, secs)
+    assert not any(is_panic(e) for e in goroutine_errors)
+
+
+@SETTINGS
+@given(parent=junk, x=junk, y=junk, fn=junk)
+def test_context_functions(parent: Any, x: Any, y: Any, fn: Any) -> None:
+    from gocurrent import context
+
+    bg = context.background()
+    for p in (parent, bg):
+        for make in (
+            lambda p=p: context.with_cancel(p),
+            lambda p=p: context.with_cancel_cause(p),
+            lambda p=p: context.with_timeout(p, x),
+            lambda p=p: context.with_deadline(p, x),
+            lambda p=p: context.with_value(p, x, y),
+            lambda p=p: context.without_cancel(p),
+        ):
+            kind, r = attempt(make)
+            if kind == "ok" and isinstance(r, tuple):
+                ctx, cancel = r
+                attempt(cancel, x)  # a cause (with_cancel_cause) or too many arguments
+                cancel()
+                attempt(ctx.value, x)
+                assert ctx.err() is not None
+    for call in (
+        lambda: context.cause(parent),
+        lambda: context.after_func(parent, fn),
+        lambda: context.after_func(bg, fn),
+        lambda: bg.value(x),
+    ):
+        kind, r = attempt(call)
+        if kind == "ok" and callable(r):
+            r()
+
+
+@SETTINGS
+@given(fn=junk, n=junk, ctx=junk, args=st.lists(junk, max_size=2))
+def test_errgroup(fn: Any, n: Any, ctx: Any, args: list[Any]) -> None:
+    from gocurrent import ErrGroup, errgroup
+
+    g = ErrGroup()
+    attempt(g.set_limit, n, allowed=MISUSE)
+    attempt(g.try_go, fn, *args)
+    attempt(g.set_limit, -1, allowed=MISUSE)
+    attempt(g.go, fn, *args)
+    attempt(g.wait, allowed=(Exception,))  # fn's own error comes back
+    attempt(errgroup.with_context, ctx)
+
+
 def test_everything_public_was_exercised() -> None:
     """A new public name must get its bad-input test here."""
-    covered = {"Chan", "ChanClosedError", "go", "nilchan", "select", "select_async"}
+    covered = {
+        "Chan",
+        "ChanClosedError",
+        "go",
+        "nilchan",
+        "select",
+        "select_async",
+        "WaitGroup",
+        "Mutex",
+        "RWMutex",
+        "Cond",
+        "Semaphore",
+        "Once",
+        "once_func",
+        "once_value",
+        "Map",
+        "atomic",
+        "Timer",
+        "Ticker",
+        "after",
+        "tick",
+        "after_func",
+        "context",
+        "errgroup",
+        "ErrGroup",
+    }
     assert set(gocurrent.__all__) <= covered, set(gocurrent.__all__) - covered

@@ -374,3 +374,144 @@ def test_a_channel_in_use_is_not_cleared() -> None:
         gc.collect()
     assert len(ch) == 1
     assert ch.recv(timeout=0) is ch
+
+
+def contexts(n: int) -> None:
+    from gocurrent import context
+
+    root, cancel_root = context.with_cancel(context.background())
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            ctx, cancel = context.with_cancel(root)
+        elif kind == 1:
+            ctx, cancel = context.with_timeout(root, 3600)
+        elif kind == 2:
+            ctx, cancel = context.with_cancel_cause(context.with_value(root, "k", Obj()))
+        else:
+            ctx, cancel = context.with_deadline(root, time.monotonic() - 1)  # already expired
+        stop = context.after_func(ctx, lambda: None)
+        child, cancel_child = context.with_cancel(ctx)
+        if i % 2:
+            stop()
+        cancel()
+        assert child.err() is not None
+        cancel_child()
+    # Contexts never cancelled by their own function: the parent releases them.
+    for _ in range(n // 10):
+        context.with_timeout(root, 3600)
+    cancel_root()
+
+
+@pytest.mark.timeout(120)
+def test_ten_thousand_contexts() -> None:
+    check_returns_to_baseline(contexts, 10_000)
+
+
+def timers(n: int) -> None:
+    from gocurrent import Timer, after, after_func
+
+    for i in range(n):
+        t = Timer(3600) if i % 2 else after_func(3600, Obj().__init__)
+        assert t.stop()
+    for _ in range(n // 100):
+        after(0).recv(timeout=5)
+        t = Timer(0)
+        t.c.recv(timeout=5)
+
+
+@pytest.mark.timeout(120)
+def test_ten_thousand_stopped_timers() -> None:
+    from gocurrent import _native
+
+    check_returns_to_baseline(timers, 10_000)
+    assert eventually(lambda: _native._timers_pending() < 100), _native._timers_pending()
+
+
+def sync_waiters(n: int) -> None:
+    from gocurrent import Cond, Mutex, Semaphore, WaitGroup
+
+    mu, sem, wg, cond = Mutex(), Semaphore(1), WaitGroup(), Cond()
+    mu.lock()
+    sem.acquire()
+    wg.add(1)
+    for _ in range(n // 100):
+        with pytest.raises(TimeoutError):
+            mu.lock(timeout=1e-6)
+        with pytest.raises(TimeoutError):
+            sem.acquire(timeout=1e-6)
+        with pytest.raises(TimeoutError):
+            wg.wait(timeout=1e-6)
+        with cond.L, pytest.raises(TimeoutError):
+            cond.wait(timeout=1e-6)
+
+    async def main() -> None:
+        # In batches: asyncio's set of all tasks keeps the size it grew to.
+        for _ in range(max(n // 1000, 1)):
+            tasks = []
+            for _ in range(min(n, 1000) // 4):
+                tasks += [
+                    asyncio.ensure_future(mu.lock_async()),
+                    asyncio.ensure_future(sem.acquire_async()),
+                    asyncio.ensure_future(wg.wait_async()),
+                ]
+            await asyncio.sleep(0)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    mu.unlock()
+    assert mu.try_lock()
+    mu.unlock()
+    sem.release()
+    wg.done()
+
+
+@pytest.mark.timeout(120)
+def test_ten_thousand_abandoned_sync_waits() -> None:
+    check_returns_to_baseline(sync_waiters, 10_000)
+
+
+def errgroups(n: int) -> None:
+    from gocurrent import context, errgroup
+
+    for i in range(n // 10):
+        g, ctx = errgroup.with_context(context.background())
+        if i % 2:
+            g.set_limit(2)
+        for k in range(10):
+            g.go(lambda k, o: None if k != 3 else 1 / 0, k, Obj())
+        with pytest.raises(ZeroDivisionError):
+            g.wait()
+        assert ctx.err() is not None
+
+
+@pytest.mark.timeout(120)
+def test_errgroups() -> None:
+    check_returns_to_baseline(errgroups, 10_000)
+
+
+def test_a_failed_errgroup_with_context_frees_its_error() -> None:
+    """The error refers to the group through its traceback's frames, the
+    group to its context: the collector must see the context's reference."""
+    from gocurrent import context, errgroup
+
+    class Failed(Exception):
+        pass
+
+    def fail() -> None:
+        raise Failed
+
+    def run(parent: Any) -> weakref.ref[Failed]:
+        g, _ctx = errgroup.with_context(parent)
+        g.go(fail)
+        try:
+            g.wait()
+        except Failed as e:
+            return weakref.ref(e)
+        raise AssertionError("no error")
+
+    refs = [run(context.background()), run(context.with_cancel(context.background())[0])]
+    settle()
+    assert all(r() is None for r in refs)

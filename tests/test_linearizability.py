@@ -270,12 +270,12 @@ def fast_switching():
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_histories_are_linearizable(seed: int, fast_switching: None) -> None:
     rng = random.Random(seed)
     outcomes: dict[str, int] = {}
-    for _ in range(60):
-        history = run_round(rng, threads=3, ops_each=4)
+    for _ in range(80):
+        history = run_round(rng, threads=3 + seed % 2, ops_each=4)
         for op in history:
             outcomes[op.outcome[0]] = outcomes.get(op.outcome[0], 0) + 1
         events = pair_rendezvous(history)

@@ -267,8 +267,8 @@ def assert_same(got: Any, want: Any) -> None:
 
 
 ChannelMachine.TestCase.settings = settings(
-    max_examples=60,
-    stateful_step_count=40,
+    max_examples=150,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

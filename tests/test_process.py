@@ -44,10 +44,47 @@ block("empty select", select)
 block("select timeout", select, empty.recv, timeout=3600)
 block("iterate", list, unbuffered)
 
+# sync, timers, context, errgroup
+from gocurrent import (
+    Cond, Mutex, RWMutex, Semaphore, Ticker, Timer, WaitGroup, after, after_func, context,
+    errgroup,
+)
+wg = WaitGroup()
+wg.add(1)
+block("wg.wait", wg.wait)
+mu = Mutex()
+mu.lock()
+block("mutex", mu.lock)
+rw = RWMutex()
+rw.lock()
+block("rlock", rw.rlock)
+block("rw lock", rw.lock)
+cond = Cond()
+def cond_wait():
+    with cond.L:
+        cond.wait()
+block("cond", cond_wait)
+sem = Semaphore(1)
+sem.acquire()
+block("semaphore", sem.acquire)
+ctx, cancel = context.with_timeout(context.background(), 3600)
+block("semaphore ctx", sem.acquire, ctx=ctx)
+block("ctx done", ctx.done().recv)
+block("after", after(3600).recv)
+timer, ticker = Timer(3600), Ticker(3600)
+block("timer", timer.c.recv)
+block("ticker", ticker.c.recv)
+after_func(3600, print)
+context.after_func(ctx, print)
+group = errgroup.Group()
+group.go(unbuffered.recv)
+block("errgroup", group.wait)
+
 async def waits_async():
-    blocked.append("recv_async")
+    blocked.append("async")
     await asyncio.gather(
-        empty.recv_async(), full.send_async(2), select_async(empty.recv, nilchan.recv)
+        empty.recv_async(), full.send_async(2), select_async(empty.recv, nilchan.recv),
+        mu.lock_async(), wg.wait_async(), sem.acquire_async(), rw.rlock_async(),
     )
 go(waits_async)
 
@@ -66,7 +103,7 @@ go(ponger)
 threading.Thread(target=empty.recv, daemon=True).start()
 
 deadline = time.monotonic() + 10
-while len(blocked) < 10 and time.monotonic() < deadline:
+while len(blocked) < 22 and time.monotonic() < deadline:
     time.sleep(0.01)
 time.sleep(0.1)
 print("ready", len(blocked), flush=True)
@@ -118,7 +155,7 @@ def assert_clean(stderr: str) -> None:
 def test_exit_with_goroutines_blocked_everywhere(how: str) -> None:
     tail, status = EXITS[how]
     code, out, err, elapsed = run_until_exit(BLOCKED + "\n" + tail + "\n")
-    assert out.startswith("ready"), (out, err)
+    assert out.startswith("ready 22"), (out, err)
     assert code == status, (code, err)
     assert elapsed < 2, f"took {elapsed:.2f} s to exit"
     assert_clean(err)
@@ -196,6 +233,13 @@ def check_runtime(tag):
         go(c.send, 42)
         return await select_async(c.recv, timeout=10)
     assert asyncio.run(main()) == (0, 42)
+    from gocurrent import Timer, after, context
+    assert after(0.001).recv(timeout=10) > 0
+    t = Timer(0.001)
+    assert select(t.c.recv, timeout=10)[0] == 0
+    ctx, cancel = context.with_timeout(context.background(), 0.005)
+    ctx.done().recv(timeout=10)
+    cancel()
     print(tag, "ok", flush=True)
 """
 
@@ -238,6 +282,129 @@ print("parent done", flush=True)
     lines = r.stdout.split("\n")
     for want in ("parent ok", "child ok", "child done", "child status 7", "parent again ok"):
         assert want in lines, (r.stdout, r.stderr)
+    assert_clean(r.stderr)
+
+
+@pytest.mark.timeout(60)
+def test_fork_discards_the_parents_waiters_in_every_primitive() -> None:
+    """Goroutines of the parent blocked in a Mutex, Semaphore, Cond, RWMutex,
+    WaitGroup or timer do not exist in the child: nothing is handed to them,
+    and the child's own goroutines get what is released."""
+    r = run_python(
+        FORK_CHILD_WORKS
+        + """
+from gocurrent import (
+    Cond, Mutex, RWMutex, Semaphore, Timer, WaitGroup, after, context, errgroup
+)
+mu, sem, cond, rw, wg = Mutex(), Semaphore(1), Cond(), RWMutex(), WaitGroup()
+mu.lock()
+sem.acquire()
+rw.lock()
+wg.add(1)
+def cond_wait():
+    with cond.L:
+        cond.wait()
+for _ in range(2):
+    go(mu.lock)
+    go(sem.acquire)
+    go(cond_wait)
+    go(rw.rlock)
+    go(wg.wait)
+timer = Timer(0.2)
+go(timer.c.recv)                 # a parent goroutine waits for the timer
+ctx, cancel = context.with_cancel(context.background())
+time.sleep(0.1)
+pid = os.fork()
+if pid == 0:
+    check_runtime("child")
+    mu.unlock()                  # no dead waiter takes it
+    assert mu.try_lock(), "the mutex went to a dead goroutine"
+    mu.unlock()
+    sem.release()
+    assert sem.try_acquire(), "the token went to a dead goroutine"
+    sem.release()
+    woke = Chan()
+    def child_cond_wait():
+        with cond.L:
+            woke.send("waiting", timeout=5)
+            cond.wait()
+        woke.send("woken", timeout=5)
+    go(child_cond_wait)
+    assert woke.recv(timeout=5) == "waiting"
+    with cond.L:
+        cond.signal()            # one signal: it must reach the live waiter
+    assert woke.recv(timeout=5) == "woken", "the signal went to a dead goroutine"
+    rw.unlock()
+    assert rw.try_rlock()
+    rw.runlock()
+    wg.done()
+    wg.wait(timeout=5)
+    assert timer.c.recv(timeout=5) > 0, "the timer's value went to a dead goroutine"
+    assert after(0.01).recv(timeout=5) > 0
+    c2, cancel2 = context.with_timeout(ctx, 0.01)
+    c2.done().recv(timeout=5)
+    assert isinstance(c2.err(), context.DeadlineExceeded)
+    cancel()
+    assert isinstance(ctx.err(), context.Canceled)
+    g = errgroup.Group()
+    g.go(lambda: None)
+    g.wait()
+    print("child primitives ok", flush=True)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+print("child status", os.waitstatus_to_exitcode(status), flush=True)
+""",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "child primitives ok" in r.stdout and "child status 0" in r.stdout, (
+        r.stdout,
+        r.stderr,
+    )
+    assert_clean(r.stderr)
+
+
+@pytest.mark.timeout(60)
+def test_fork_keeps_the_forking_threads_own_waiters() -> None:
+    """The thread that forks lives on in the child, and so do its waiters: a
+    signal handler that forks runs while the main thread waits in recv (its
+    waiter registered); in the child that wait goes on and is served."""
+    r = run_python(
+        """
+import os, signal, threading, time
+from gocurrent import Chan, go
+
+ch = Chan()
+pids = []
+
+def later_send(v):
+    time.sleep(0.05)
+    ch.send(v)
+
+def handler(sig, frame):
+    pid = os.fork()
+    if pid == 0:
+        go(later_send, "for the child")
+    else:
+        pids.append(pid)
+        go(later_send, "for the parent")
+
+signal.signal(signal.SIGUSR1, handler)
+main = threading.get_ident()
+threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGUSR1)).start()
+try:
+    got = ch.recv(timeout=5)
+except TimeoutError:
+    got = "timeout"
+if not pids:
+    print("child got", got, flush=True)
+    os._exit(0 if got == "for the child" else 3)
+_, status = os.waitpid(pids[0], 0)
+print("parent got", got, "child status", os.waitstatus_to_exitcode(status), flush=True)
+""",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "child got for the child" in r.stdout, (r.stdout, r.stderr)
+    assert "parent got for the parent child status 0" in r.stdout, (r.stdout, r.stderr)
     assert_clean(r.stderr)
 
 

@@ -219,9 +219,19 @@ def todo() -> Context:
     return _todo
 
 
-def _check_parent(parent: object) -> None:
+_CONTEXT_METHODS = ("deadline", "done", "err", "value")
+
+
+def _check_parent(parent: object, what: str = "parent") -> None:
     if parent is None:
         raise TypeError("cannot create context from nil parent")
+    if isinstance(parent, Context):
+        return
+    # A context of the user's own needs Go's four methods.
+    if not all(callable(getattr(parent, m, None)) for m in _CONTEXT_METHODS):
+        raise TypeError(
+            f"{what} must be a context (deadline, done, err, value), not {type(parent).__name__}"
+        )
 
 
 def _parent_node(parent: Context, done: Chan[Any]) -> _CancelNode | None:
@@ -360,6 +370,7 @@ def cause(ctx: Context) -> BaseException | None:
     """Why ``ctx`` was cancelled: the cause given to a ``with_cancel_cause``
     cancel function (or deadline cause) of the nearest cancelled ancestor,
     else ``ctx.err()``; None while it is not cancelled."""
+    _check_parent(ctx, "ctx")
     cc = ctx.value(_CANCEL_KEY)
     if isinstance(cc, _CancelCtx):
         return cc._node.cause()
@@ -370,6 +381,7 @@ def after_func(ctx: Context, fn: Callable[[], Any]) -> Callable[[], bool]:
     """Runs ``fn()`` as a goroutine once ``ctx`` is done (at once if it is
     already). Returns ``stop``: ``stop()`` is True if it prevented ``fn``
     from running (only the first call can be)."""
+    _check_parent(ctx, "ctx")
     if not callable(fn):
         raise TypeError(f"after_func() argument must be callable, not {type(fn).__name__}")
     done = ctx.done()

@@ -113,6 +113,14 @@ impl<V, E: Clone, F> Node<V, E, F> {
         self.state.lock().err.clone()
     }
 
+    /// Calls `f` with the error (without cloning it), unless the node is
+    /// locked at this instant: `None` then (the Python garbage collector's
+    /// traversal must not wait).
+    pub fn try_with_err<R>(&self, f: impl FnOnce(Option<&E>) -> R) -> Option<R> {
+        let st = self.state.try_lock()?;
+        Some(f(st.err.as_ref()))
+    }
+
     /// Live children (for tests: cancelled children are removed).
     pub fn children(&self) -> usize {
         self.state.lock().children.len()

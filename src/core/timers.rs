@@ -47,7 +47,7 @@ pub const MAX_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 const MAX_BATCH: usize = 1024;
 
 /// Stale entries tolerated before the heap is rebuilt without them.
-const COMPACT_MIN: usize = 1024;
+const COMPACT_MIN: usize = 64;
 
 /// One timer: its target and whether (and when) it is armed.
 pub struct TimerCell<T> {
@@ -151,6 +151,17 @@ struct Heap<T> {
     running: bool,
 }
 
+impl<T> Heap<T> {
+    /// Enough stale entries to rebuild the heap without them: the rebuild
+    /// is linear and removes at least half the entries, so it costs O(1)
+    /// per stopped timer, and what stopped timers hold (a channel, a
+    /// function and what it refers to) is freed soon after they stop, not
+    /// at their old deadline.
+    fn needs_compaction(&self) -> bool {
+        self.stale > COMPACT_MIN && self.stale * 2 > self.entries.len()
+    }
+}
+
 type Runner<T> = Box<dyn Fn(&Arc<Timers<T>>, Vec<Due<T>>) + Send + Sync>;
 
 /// The heap of every timer and the one thread that fires them.
@@ -199,6 +210,10 @@ impl<T: Send + Sync + 'static> Timers<T> {
         let mut h = self.heap();
         if armed {
             h.stale += 1;
+            if h.needs_compaction() {
+                // The thread may sleep until a far deadline: wake it to compact.
+                self.cv.notify_one();
+            }
         }
         cell.seq.fetch_add(1, Ordering::AcqRel) + 1
     }
@@ -303,6 +318,9 @@ impl<T: Send + Sync + 'static> Timers<T> {
             {
                 let mut h = self.heap();
                 loop {
+                    if h.needs_compaction() {
+                        break;
+                    }
                     let now = Instant::now();
                     match h.entries.peek() {
                         None => {
@@ -336,7 +354,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
                         });
                     }
                 }
-                if h.stale > COMPACT_MIN && h.stale * 2 > h.entries.len() {
+                if h.needs_compaction() {
                     let (live, dead): (Vec<_>, Vec<_>) = std::mem::take(&mut h.entries)
                         .into_vec()
                         .into_iter()

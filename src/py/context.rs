@@ -11,6 +11,8 @@ use super::timers::{self, TIMERS, Target};
 use crate::core::chan as core;
 use crate::core::context::{AfterFunc, Node};
 use crate::core::timers::TimerCell;
+use pyo3::PyTraverseError;
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::sync::Arc;
@@ -144,6 +146,27 @@ impl CancelNode {
             timers::go(py, f);
         }
         AfterFuncStop { f }
+    }
+
+    /// Garbage collector support. The error of a failed errgroup (or any
+    /// cause) often refers back to its context through its traceback's
+    /// frames: the collector must see the node's references to break such
+    /// a cycle. The error pair is shared (an `Arc`) with the node's
+    /// descendants, and a reference may be reported by one holder only, so
+    /// it is reported only while this node alone holds it. No `__clear__`:
+    /// the other members of a cycle (frames, instances) are cleared, which
+    /// frees the node.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.done)?;
+        self.node
+            .try_with_err(|e| match e {
+                Some(e) if Arc::strong_count(e) == 1 => {
+                    visit.call(&e.err)?;
+                    visit.call(&e.cause)
+                }
+                _ => Ok(()),
+            })
+            .unwrap_or(Ok(()))
     }
 
     /// Children not yet cancelled (for tests).

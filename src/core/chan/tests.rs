@@ -71,6 +71,30 @@ fn unbuffered_rendezvous_across_threads() {
     assert_eq!(h.join().unwrap(), (0..1000u64).sum::<u64>());
 }
 
+#[test]
+fn garbage_collector_hooks_see_and_take_the_buffer() {
+    let c = Chan::new(3);
+    c.try_send(1).unwrap();
+    c.try_send(2).unwrap();
+    let mut seen = vec![];
+    let r: Option<Result<(), ()>> = c.try_for_each_buffered(|v| {
+        seen.push(*v);
+        Ok(())
+    });
+    assert_eq!(r, Some(Ok(())));
+    assert_eq!(seen, [1, 2]);
+    // A locked channel is skipped, never waited for.
+    {
+        let _held = c.state.lock();
+        assert_eq!(c.try_for_each_buffered(|_| Ok::<(), ()>(())), None);
+    }
+    // An error from the visitor stops the walk and comes back.
+    assert_eq!(c.try_for_each_buffered(|_| Err("stop")), Some(Err("stop")));
+    assert_eq!(c.take_buffered(), [1, 2]);
+    assert!(c.is_empty());
+    assert_eq!(c.try_send(3), Ok(()));
+}
+
 // ---------------------------------------------------------------------------
 // Shared helpers of the test modules below.
 
