@@ -10,6 +10,7 @@ import types
 
 import pytest
 from gocurrent import Chan, ChanClosedError, go, nilchan, select
+from support import spawn
 
 # Long enough for a goroutine started just before to reach its blocking call
 # (a test stays correct if it has not; it then tests less).
@@ -18,23 +19,6 @@ SETTLE = 0.1
 
 def settle() -> None:
     time.sleep(SETTLE)
-
-
-def spawn(fn, *args) -> tuple[threading.Event, list]:
-    """Runs fn(*args) as a goroutine; returns (finished, [result or exception])."""
-    done = threading.Event()
-    out: list = []
-
-    def run() -> None:
-        try:
-            out.append(fn(*args))
-        except BaseException as e:
-            out.append(e)
-        finally:
-            done.set()
-
-    go(run)
-    return done, out
 
 
 # --- construction and properties -------------------------------------------------

@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
+from support import spawn
 
 SETTLE = 0.1
 MODES = ["sync", "async"]
@@ -35,22 +36,6 @@ def run_select(mode: str, *cases, **kwargs):
 
 def five_sigma(n: int, p: float) -> float:
     return 5 * math.sqrt(n * p * (1 - p))
-
-
-def spawn(fn, *args) -> tuple[threading.Event, list]:
-    done = threading.Event()
-    out: list = []
-
-    def run() -> None:
-        try:
-            out.append(fn(*args))
-        except BaseException as e:
-            out.append(e)
-        finally:
-            done.set()
-
-    go(run)
-    return done, out
 
 
 @pytest.fixture(params=MODES)
