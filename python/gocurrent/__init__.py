@@ -73,16 +73,11 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
     escapes the goroutine is reported through ``threading.excepthook``.
     Goroutines never keep the process alive.
     """
-    if isinstance(fn, Coroutine):
-        if args or kwargs:
-            raise TypeError("go() takes no arguments after a coroutine object")
-        _runtime.spawn_coroutine(fn)
-    elif _runtime.is_coroutine_function(fn):
-        _runtime.spawn_coroutine(fn(*args, **kwargs))
-    elif callable(fn):
-        _runtime.spawn_thread(fn, args, kwargs)
+    coro = _runtime.coroutine_of(fn, args, kwargs)
+    if coro is None:  # fn is a plain callable
+        _runtime.spawn_thread(fn, args, kwargs)  # type: ignore[arg-type]
     else:
-        raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")
+        _runtime.spawn_coroutine(coro)
 
 
 # Submodules whose names live there (``from gocurrent import context, errgroup``).

@@ -139,20 +139,33 @@ async def _wg_coroutine(wg: Any, coro: Coroutine[Any, Any, Any]) -> None:
         wg.done()
 
 
+def coroutine_of(
+    fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Coroutine[Any, Any, Any] | None:
+    """What ``go(fn, *args, **kwargs)`` runs: the coroutine to run as a task
+    (fn is a coroutine object, or a coroutine function, called here), or
+    None when fn is a plain callable that runs on a pool thread. Raises
+    TypeError as ``go`` does."""
+    if isinstance(fn, Coroutine):
+        if args or kwargs:
+            raise TypeError("go() takes no arguments after a coroutine object")
+        return fn
+    if is_coroutine_function(fn):
+        return fn(*args, **kwargs)
+    if callable(fn):
+        return None
+    raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")
+
+
 def wg_go(wg: Any, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """``WaitGroup.go``'s goroutine (the group's counter was incremented):
     runs fn like ``go`` and calls ``wg.done()`` when it returns or raises,
     after reporting the exception."""
-    if isinstance(fn, Coroutine):
-        if args or kwargs:
-            raise TypeError("go() takes no arguments after a coroutine object")
-        spawn_coroutine(_wg_coroutine(wg, fn))
-    elif is_coroutine_function(fn):
-        spawn_coroutine(_wg_coroutine(wg, fn(*args, **kwargs)))
-    elif callable(fn):
+    coro = coroutine_of(fn, args, kwargs)
+    if coro is None:
         spawn_thread(_wg_thread, (wg, fn, args, kwargs), {})
     else:
-        raise TypeError(f"go() argument must be callable, not {type(fn).__name__}")
+        spawn_coroutine(_wg_coroutine(wg, coro))
 
 
 def _after_fork_in_child() -> None:

@@ -91,14 +91,11 @@ class Group:
     ) -> None:
         self._wg.add(1)
         try:
-            if isinstance(fn, Coroutine):
-                if args or kwargs:
-                    raise TypeError("go() takes no arguments after a coroutine object")
-                _runtime.spawn_coroutine(self._run_async(sem, fn))
-            elif _runtime.is_coroutine_function(fn):
-                _runtime.spawn_coroutine(self._run_async(sem, fn(*args, **kwargs)))
-            else:
+            coro = _runtime.coroutine_of(fn, args, kwargs)
+            if coro is None:
                 _runtime.spawn_thread(self._run, (sem, fn, args, kwargs), {})
+            else:
+                _runtime.spawn_coroutine(self._run_async(sem, coro))
         except BaseException:
             self._done(sem)
             raise
