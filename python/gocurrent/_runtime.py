@@ -83,8 +83,8 @@ def _task_done(task: asyncio.Task[Any]) -> None:
             report(exc)
 
 
-def _start_task(coro: Coroutine[Any, Any, Any]) -> None:
-    task = asyncio.get_running_loop().create_task(coro)
+def _start_task(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> None:
+    task = loop.create_task(coro)
     _tasks.add(task)
     task.add_done_callback(_task_done)
 
@@ -109,12 +109,12 @@ def background_loop() -> asyncio.AbstractEventLoop:
 
 def spawn_coroutine(coro: Coroutine[Any, Any, Any]) -> None:
     """Runs coro as a task: on this thread's running loop, else in the background."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        background_loop().call_soon_threadsafe(_start_task, coro)
+    loop = asyncio._get_running_loop()  # None where asyncio.get_running_loop() raises
+    if loop is None:
+        loop = background_loop()
+        loop.call_soon_threadsafe(_start_task, coro, loop)
     else:
-        _start_task(coro)
+        _start_task(coro, loop)
 
 
 def _wg_thread(
@@ -146,6 +146,8 @@ def coroutine_of(
     (fn is a coroutine object, or a coroutine function, called here), or
     None when fn is a plain callable that runs on a pool thread. Raises
     TypeError as ``go`` does."""
+    if type(fn) is types.FunctionType:  # the common case, decided by one flag
+        return fn(*args, **kwargs) if fn.__code__.co_flags & _CO_COROUTINE else None
     if isinstance(fn, Coroutine):
         if args or kwargs:
             raise TypeError("go() takes no arguments after a coroutine object")

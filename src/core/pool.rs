@@ -10,9 +10,11 @@
 //! - it waits in the backlog, which every worker drains before idling, and
 //!   a new worker is started at once if fewer than `procs` workers are
 //!   *runnable* (holding a job and not blocked in a gocurrent wait, which
-//!   the binding reports through [`JobQueue::block`]); at most one new
-//!   worker is starting at a time, and a new worker that finds the backlog
-//!   still long asks for the next one under the same rule;
+//!   the binding reports through [`JobQueue::block`]); at most `procs` new
+//!   workers are starting at a time (creating a thread takes ~100 µs, so a
+//!   burst of goroutines that all block, like Pike's daisy chain, gets its
+//!   threads started side by side), and a new worker that finds the
+//!   backlog still long asks for the next one under the same rule;
 //! - a monitor (the binding's sysmon thread) calls [`JobQueue::monitor`]
 //!   every millisecond while the backlog is not empty: if no backlog job
 //!   was taken since its last look, the runnable workers are stuck (in a
@@ -25,7 +27,7 @@
 //! crossbeam-channel carries the jobs; only the accounting is ours.
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 /// What the submitter must do after [`JobQueue::submit`].
@@ -45,8 +47,8 @@ pub struct JobQueue<J> {
     backlog: (Sender<J>, Receiver<J>),
     /// Idle workers not yet reserved by a submitted job.
     idle: AtomicUsize,
-    /// A new worker has been asked for and has not arrived yet.
-    starting: AtomicBool,
+    /// New workers asked for that have not arrived yet (at most `procs`).
+    starting: AtomicUsize,
     /// Workers holding a job.
     running: AtomicUsize,
     /// Of those, the ones blocked in a gocurrent wait.
@@ -70,7 +72,7 @@ impl<J> JobQueue<J> {
             direct: unbounded(),
             backlog: unbounded(),
             idle: AtomicUsize::new(0),
-            starting: AtomicBool::new(false),
+            starting: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
             blocked: AtomicUsize::new(0),
             taken: AtomicU64::new(0),
@@ -89,9 +91,18 @@ impl<J> JobQueue<J> {
     }
 
     /// Claims the right to start a worker if the backlog is waiting and
-    /// `needed` says one more worker would help.
-    fn claim_start(&self, needed: bool) -> bool {
-        needed && !self.backlog.1.is_empty() && !self.starting.swap(true, SeqCst)
+    /// fewer than `procs` workers are runnable or starting (Go starts an M
+    /// when a P is idle and no M is spinning), or, when the backlog
+    /// `stalled`, none is starting.
+    fn claim_start(&self, stalled: bool) -> bool {
+        !self.backlog.1.is_empty()
+            && self
+                .starting
+                .fetch_update(SeqCst, SeqCst, |n| {
+                    let wanted = self.runnable() + n < self.procs || (stalled && n == 0);
+                    wanted.then_some(n + 1)
+                })
+                .is_ok()
     }
 
     fn took_from_backlog(&self) {
@@ -108,19 +119,19 @@ impl<J> JobQueue<J> {
         }
         let _ = self.backlog.0.send(job);
         Submitted::Queued {
-            start_worker: self.claim_start(self.runnable() < self.procs),
+            start_worker: self.claim_start(false),
         }
     }
 
     /// Called by a new worker first: it has arrived. Returns a backlog job
     /// if there is one, and whether yet another worker should start.
     pub fn arrive(&self) -> (Option<J>, bool) {
-        self.starting.store(false, SeqCst);
+        Self::take_one(&self.starting);
         let job = self.backlog.1.try_recv().ok();
         if job.is_some() {
             self.took_from_backlog();
         }
-        let more = self.claim_start(self.runnable() < self.procs);
+        let more = self.claim_start(false);
         (job, more)
     }
 
@@ -167,7 +178,7 @@ impl<J> JobQueue<J> {
     pub fn block(&self, blocked: bool) -> bool {
         if blocked {
             self.blocked.fetch_add(1, SeqCst);
-            self.claim_start(self.runnable() < self.procs)
+            self.claim_start(false)
         } else {
             self.blocked.fetch_sub(1, SeqCst);
             false
@@ -181,13 +192,13 @@ impl<J> JobQueue<J> {
         let taken = self.taken.load(SeqCst);
         let stalled = taken == *last_taken;
         *last_taken = taken;
-        self.claim_start(stalled || self.runnable() < self.procs)
+        self.claim_start(stalled)
     }
 
     /// A start claimed by [`JobQueue::submit`], [`JobQueue::arrive`],
     /// [`JobQueue::block`] or [`JobQueue::monitor`] that did not happen.
     pub fn start_failed(&self) {
-        self.starting.store(false, SeqCst);
+        Self::take_one(&self.starting);
     }
 
     /// True when jobs wait for a worker.
@@ -219,21 +230,16 @@ mod tests {
     fn workers_start_while_fewer_than_procs_are_runnable() {
         let q: JobQueue<u32> = JobQueue::new(2);
         assert_eq!(q.submit(1), Submitted::Queued { start_worker: true });
-        // One start at a time.
-        assert_eq!(
-            q.submit(2),
-            Submitted::Queued {
-                start_worker: false
-            }
-        );
+        // Up to procs starts at a time.
+        assert_eq!(q.submit(2), Submitted::Queued { start_worker: true });
         assert_eq!(
             q.submit(3),
             Submitted::Queued {
                 start_worker: false
             }
         );
-        // The first worker takes job 1; one runnable of two: one more.
-        assert_eq!(q.arrive(), (Some(1), true));
+        // The first worker takes job 1; one runnable and one starting.
+        assert_eq!(q.arrive(), (Some(1), false));
         // The second takes job 2: two runnable, enough; job 3 waits.
         assert_eq!(q.arrive(), (Some(2), false));
         assert_eq!(

@@ -18,7 +18,7 @@ use pyo3::exceptions::{
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyString, PyTuple, PyType};
+use pyo3::types::{PyTuple, PyType};
 use smallvec::{SmallVec, smallvec};
 use std::sync::Arc;
 
@@ -514,9 +514,62 @@ impl Chan {
     }
 }
 
+/// The C functions behind the bound methods `ch.recv`, `ch.recv_ok` and
+/// `ch.send`, learnt once from a channel of our own: a select case is
+/// recognised by comparing its function pointer with these (two stable-ABI
+/// calls) instead of looking up `__self__` and `__name__` (two attribute
+/// lookups and a string compare per case, a third of a `select`'s cost).
+struct CaseFunctions {
+    recv: usize,
+    recv_ok: usize,
+    send: usize,
+}
+
+/// The C function of a builtin method object, or `None`.
+fn c_function_of(f: &Bound<'_, PyAny>) -> Option<usize> {
+    // SAFETY: the GIL is held (we have a `Bound`) and `f` is a live object;
+    // `PyCFunction_GetFunction` is only called once `PyCFunction_Check`
+    // said `f` is a builtin function or method, which it requires.
+    unsafe {
+        (pyo3::ffi::PyCFunction_Check(f.as_ptr()) != 0)
+            .then(|| pyo3::ffi::PyCFunction_GetFunction(f.as_ptr()))
+            .flatten()
+            .map(|func| func as usize)
+    }
+}
+
+/// The object a builtin method is bound to, if it is a `Chan`.
+fn chan_of<'py>(f: &Bound<'py, PyAny>) -> Option<Bound<'py, Chan>> {
+    // SAFETY: as in `c_function_of`, and `f` is a builtin function or method
+    // (our caller matched its C function), as `PyCFunction_GetSelf`
+    // requires. It returns a borrowed reference (or NULL for a module-less
+    // function), which `from_borrowed_ptr_or_opt` increfs while `f` (and so
+    // its `__self__`) is still alive.
+    let slf = unsafe {
+        Bound::from_borrowed_ptr_or_opt(f.py(), pyo3::ffi::PyCFunction_GetSelf(f.as_ptr()))
+    };
+    slf?.cast_into::<Chan>().ok()
+}
+
+fn case_functions(py: Python<'_>) -> PyResult<&'static CaseFunctions> {
+    static FUNCTIONS: PyOnceLock<CaseFunctions> = PyOnceLock::new();
+    FUNCTIONS.get_or_try_init(py, || {
+        let probe = Bound::new(py, Chan::nil())?;
+        let function = |name: &str| -> PyResult<usize> {
+            c_function_of(&probe.getattr(name)?)
+                .ok_or_else(|| PyRuntimeError::new_err("Chan methods are not builtin methods"))
+        };
+        Ok::<_, PyErr>(CaseFunctions {
+            recv: function("recv")?,
+            recv_ok: function("recv_ok")?,
+            send: function("send")?,
+        })
+    })
+}
+
 /// Parses the cases of a select into a plan.
 fn select_plan(cases: &Bound<'_, PyTuple>) -> PyResult<Plan> {
-    let py = cases.py();
+    let functions = case_functions(cases.py())?;
     let mut plan = Plan {
         chans: SmallVec::with_capacity(cases.len()),
         kinds: SmallVec::with_capacity(cases.len()),
@@ -529,28 +582,17 @@ fn select_plan(cases: &Bound<'_, PyTuple>) -> PyResult<Plan> {
             Ok(t) if t.len() == 2 => (t.get_item(0)?, Some(t.get_item(1)?.unbind())),
             _ => (case.clone(), None),
         };
-        let bad = || {
-            let name = case
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default();
-            PyTypeError::new_err(format!(
-                "select case {i} must be ch.recv, ch.recv_ok or (ch.send, value), not {name}"
-            ))
+        let kind = match (c_function_of(&method), value.is_some()) {
+            (Some(f), false) if f == functions.recv => Some(Kind::Recv),
+            (Some(f), false) if f == functions.recv_ok => Some(Kind::RecvOk),
+            (Some(f), true) if f == functions.send => Some(Kind::Send),
+            _ => None,
         };
-        let chan = method
-            .getattr(pyo3::intern!(py, "__self__"))
-            .ok()
-            .and_then(|s| s.cast_into::<Chan>().ok())
-            .ok_or_else(bad)?;
-        let name = method.getattr(pyo3::intern!(py, "__name__"))?;
-        let name = name.cast::<PyString>().map_err(|_| bad())?.to_str()?;
-        let kind = match (name, value.is_some()) {
-            ("recv", false) => Kind::Recv,
-            ("recv_ok", false) => Kind::RecvOk,
-            ("send", true) => Kind::Send,
-            _ => return Err(bad()),
+        let Some((kind, chan)) = kind.zip(chan_of(&method)) else {
+            let name = case.get_type().name()?;
+            return Err(PyTypeError::new_err(format!(
+                "select case {i} must be ch.recv, ch.recv_ok or (ch.send, value), not {name}"
+            )));
         };
         if let Some(c) = &chan.get().inner {
             plan.chans.push(c.clone());

@@ -10,7 +10,7 @@ use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -28,8 +28,8 @@ type Queue = Arc<JobQueue<Py<PyAny>>>;
 static POOL: LazyLock<RwLock<Queue>> = LazyLock::new(|| RwLock::new(Arc::new(JobQueue::default())));
 /// The monitor thread, once started (per process: reset after fork).
 static MONITOR: Mutex<Option<Thread>> = Mutex::new(None);
-/// A start claimed by a blocking worker, for the monitor to carry out.
-static START_PENDING: AtomicBool = AtomicBool::new(false);
+/// Starts claimed by blocking workers, for the monitor to carry out.
+static START_PENDING: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// True on goroutine threads (set when they arrive).
@@ -74,7 +74,10 @@ fn monitor_loop() {
         drop(q);
         std::thread::park_timeout(tick);
         let q = queue();
-        if START_PENDING.swap(false, Ordering::SeqCst) || q.monitor(&mut last_taken) {
+        for _ in 0..START_PENDING.swap(0, Ordering::SeqCst) {
+            start_worker(&q);
+        }
+        if q.monitor(&mut last_taken) {
             start_worker(&q);
         }
     }
@@ -132,7 +135,7 @@ pub fn _next_job(py: Python<'_>, finished: bool) -> Option<Py<PyAny>> {
 /// blocks no longer counts as runnable, and may be replaced at once.
 pub fn note_blocked(blocked: bool) {
     if IS_WORKER.with(Cell::get) && queue().block(blocked) {
-        START_PENDING.store(true, Ordering::SeqCst);
+        START_PENDING.fetch_add(1, Ordering::SeqCst);
         kick_monitor();
     }
 }
@@ -158,6 +161,6 @@ pub fn _after_fork_in_child(main_thread_ident: u64) {
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
     *MONITOR.lock() = None;
-    START_PENDING.store(false, Ordering::SeqCst);
+    START_PENDING.store(0, Ordering::SeqCst);
     super::timers::after_fork_in_child();
 }
