@@ -903,3 +903,24 @@ def test_async_select_with_thread_select_on_the_other_side():
     index, value = run(main())
     assert value == "ab"[index]
     assert result.recv(timeout=10) == (index, None)
+
+
+def test_an_awaitable_reentered_from_its_own_step_raises_instead_of_deadlocking():
+    # A value dropped during the step (a send on a closed channel drops it)
+    # whose finalizer steps the same awaitable: like a running generator,
+    # that is an error, not a hang.
+    ch = Chan()
+    ch.close()
+    seen: list[str] = []
+
+    class StepsItsAwaitable:
+        def __del__(self) -> None:
+            try:
+                next(aw.__await__())
+            except RuntimeError as e:
+                seen.append(str(e))
+
+    aw = ch.send_async(StepsItsAwaitable())
+    with pytest.raises(ChanClosedError, match="send on closed channel"):
+        next(aw.__await__())
+    assert seen == ["operation already executing"]

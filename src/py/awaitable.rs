@@ -265,20 +265,22 @@ impl Awaitable {
         }
     }
 
-    fn first_step(slf: &Bound<'_, Self>) -> Step {
+    /// The first step, with the state (still `Start`) locked: one lock for
+    /// the whole fast path.
+    fn first_step(slf: &Bound<'_, Self>, state: &mut State) -> Step {
         let py = slf.py();
         let this = slf.get();
         if let Some(result) = this.op.try_now(py) {
-            *this.state.lock() = State::Finished;
+            *state = State::Finished;
             return done(py, result);
         }
         if this.timeout.is_some_and(|t| t <= 0.0) {
-            *this.state.lock() = State::Finished;
+            *state = State::Finished;
             return Err(PyTimeoutError::new_err(()));
         }
         let (event_loop, fut, wake) = future_and_wake(py)?;
         if let Some(result) = this.op.register(py, wake) {
-            *this.state.lock() = State::Finished;
+            *state = State::Finished;
             return done(py, result);
         }
         let iter = fut.call_method0(py, intern!(py, "__await__"))?;
@@ -289,7 +291,7 @@ impl Awaitable {
             }
             None => None,
         };
-        *this.state.lock() = State::Waiting {
+        *state = State::Waiting {
             iter: iter.clone_ref(py),
             fut,
             timer,
@@ -300,18 +302,23 @@ impl Awaitable {
     fn step(slf: &Bound<'_, Self>) -> Step {
         let py = slf.py();
         let this = slf.get();
-        let iter = match &*this.state.lock() {
-            State::Start => None,
-            State::Waiting { iter, .. } => Some(iter.clone_ref(py)),
+        // Locked only by a step, `throw`, `close` or `_expire`, which the
+        // awaiting task runs one at a time: a lock already held means the
+        // awaitable was re-entered from its own step (a finalizer that
+        // awaits it), which is an error, as for a running generator.
+        let Some(mut state) = this.state.try_lock() else {
+            return Err(PyRuntimeError::new_err("operation already executing"));
+        };
+        let iter = match &mut *state {
+            State::Start => return Self::first_step(slf, &mut state),
+            State::Waiting { iter, .. } => iter.clone_ref(py),
             State::Finished => {
                 return Err(PyRuntimeError::new_err(
                     "cannot reuse already awaited operation",
                 ));
             }
         };
-        let Some(iter) = iter else {
-            return Self::first_step(slf);
-        };
+        drop(state);
         match next_of(py, &iter) {
             Ok(Some(yielded)) => Ok(Some(yielded)),
             Ok(None) => {
