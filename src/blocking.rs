@@ -120,6 +120,32 @@ pub fn attach_if_alive<F: FnOnce(Python<'_>)>(f: F) {
     REATTACHING.fetch_sub(1, Ordering::SeqCst);
 }
 
+/// Runs `f` attached, for the whole life of a thread the runtime started
+/// (a goroutine thread): skipped once the interpreter is exiting. Only the
+/// attaching itself counts for [`begin_exit`]: once attached, the thread is
+/// an ordinary Python thread, which finalization stops like any other.
+pub fn run_attached<F: FnOnce(Python<'_>)>(f: F) {
+    struct Attaching;
+    impl Drop for Attaching {
+        fn drop(&mut self) {
+            REATTACHING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    if exiting() {
+        return;
+    }
+    REATTACHING.fetch_add(1, Ordering::SeqCst);
+    let attaching = Attaching;
+    if exiting() {
+        return;
+    }
+    // Dropped once attached, or with the closure if attaching failed.
+    Python::try_attach(move |py| {
+        drop(attaching);
+        f(py)
+    });
+}
+
 /// When a blocking call gives up.
 #[derive(Clone, Copy, Debug)]
 pub enum Deadline {
@@ -139,8 +165,8 @@ pub fn wait<R: Send>(
     deadline: Deadline,
 ) -> PyResult<Option<R>> {
     let main = on_main_thread();
-    crate::py::runtime::note_blocked(true);
-    let result = wait_loop(py, waiter, deadline, main);
+    let replacement = crate::py::runtime::note_blocked(true);
+    let result = wait_loop(py, waiter, deadline, main, replacement);
     crate::py::runtime::note_blocked(false);
     result
 }
@@ -150,6 +176,7 @@ fn wait_loop<R: Send>(
     waiter: &Waiter<R>,
     deadline: Deadline,
     main: bool,
+    mut replacement: Option<crate::py::runtime::Replacement>,
 ) -> PyResult<Option<R>> {
     loop {
         let slice = match (main, deadline) {
@@ -158,7 +185,14 @@ fn wait_loop<R: Send>(
             (true, Deadline::Never) => Some(Instant::now() + SIGNAL_SLICE),
             (true, Deadline::At(d)) => Some(d.min(Instant::now() + SIGNAL_SLICE)),
         };
-        if let Some(r) = detached(py, || waiter.park(slice)) {
+        let parked = detached(py, || {
+            // A goroutine thread that blocks is replaced (see pool.rs).
+            if let Some(r) = replacement.take() {
+                r.start();
+            }
+            waiter.park(slice)
+        });
+        if let Some(r) = parked {
             return Ok(Some(r));
         }
         if main && let Err(e) = py.check_signals() {

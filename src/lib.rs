@@ -51,6 +51,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::atomic::Value>()?;
     m.add_function(wrap_pyfunction!(py::runtime::_submit, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_arrive, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_start_worker, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_next_job, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;

@@ -1,10 +1,12 @@
 """The goroutine runtime: the thread pool's worker loop and the event loop
 that runs coroutine goroutines started outside any running loop.
 
-The pool's queue lives in Rust (``_native._submit``/``_native._next_job``);
-the loop that runs jobs is Python, so goroutines are ordinary Python threads
-(``threading.enumerate()``, profilers and ``threading.excepthook`` see them)
-and no Rust frame ever sits below user code.
+The pool's queue lives in Rust (``_native._submit``/``_native._next_job``),
+which also starts the pool's threads, without the GIL. The loop that runs
+jobs is Python: goroutine threads register with threading under the name
+``goroutine-N`` (``threading.enumerate()``, profilers and
+``threading.excepthook`` see them, as dummy threads: they are never
+joined) and only the thread's entry point is Rust below user code.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def report(exc: BaseException) -> None:
 
 
 def _worker() -> None:
+    # A native thread (started without the GIL): registered with threading,
+    # under its goroutine name, as the dummy thread of a foreign thread.
+    threading.current_thread().name = f"goroutine-{next(_counter)}"
     job, more = _native._arrive()
     if more:
         _start_worker()
@@ -59,8 +64,7 @@ def _worker() -> None:
         job = next_job(True)
 
 
-def _start_worker() -> None:
-    threading.Thread(target=_worker, name=f"goroutine-{next(_counter)}", daemon=True).start()
+_start_worker = _native._start_worker
 
 
 def spawn_thread(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -589,7 +589,8 @@ fn select_plan(cases: &Bound<'_, PyTuple>) -> PyResult<Plan> {
             _ => None,
         };
         let Some((kind, chan)) = kind.zip(chan_of(&method)) else {
-            let name = case.get_type().name()?;
+            let name = case.get_type().name().map(|n| n.to_string());
+            let name = name.unwrap_or_default();
             return Err(PyTypeError::new_err(format!(
                 "select case {i} must be ch.recv, ch.recv_ok or (ch.send, value), not {name}"
             )));

@@ -1,16 +1,16 @@
 //! The runtime's native half: the goroutine pool's queue (see
 //! core/pool.rs for the scheduling), its monitor thread, the shutdown hook
-//! and the fork hook. The worker loop itself is Python
-//! (`gocurrent._runtime`), so that goroutines are ordinary Python threads
-//! and no Rust frame sits below user code.
+//! and the fork hook. Goroutine threads are native threads started here
+//! without the GIL; the loop they run is Python (`gocurrent._runtime`),
+//! so tracebacks, profilers and `threading` see Python goroutines.
 
 use crate::blocking;
 use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::{Mutex, RwLock};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -23,13 +23,18 @@ const MONITOR_TICK: Duration = Duration::from_millis(1);
 /// woken when a job enters the backlog).
 const MONITOR_IDLE: Duration = Duration::from_millis(100);
 
+/// A goroutine thread's stack: 8 MiB, as CPython's own threads get on Linux
+/// (the default RLIMIT_STACK), so recursion goes as deep as in a
+/// `threading.Thread`. (Rust's default, 2 MiB, was also slower to start
+/// here: a 2 MiB stack can be backed by a transparent huge page, which is
+/// zeroed whole when first touched.)
+const STACK_SIZE: usize = 8 << 20;
+
 type Queue = Arc<JobQueue<Py<PyAny>>>;
 
 static POOL: LazyLock<RwLock<Queue>> = LazyLock::new(|| RwLock::new(Arc::new(JobQueue::default())));
 /// The monitor thread, once started (per process: reset after fork).
 static MONITOR: Mutex<Option<Thread>> = Mutex::new(None);
-/// Starts claimed by blocking workers, for the monitor to carry out.
-static START_PENDING: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// True on goroutine threads (set when they arrive).
@@ -74,28 +79,70 @@ fn monitor_loop() {
         drop(q);
         std::thread::park_timeout(tick);
         let q = queue();
-        for _ in 0..START_PENDING.swap(0, Ordering::SeqCst) {
-            start_worker(&q);
-        }
         if q.monitor(&mut last_taken) {
             start_worker(&q);
         }
     }
 }
 
-/// Starts a goroutine thread (`gocurrent._runtime._start_worker`) for a
-/// start already claimed on `q`.
+/// Starts a goroutine thread for a start already claimed on `q`: a native
+/// thread that attaches to the interpreter and runs
+/// `gocurrent._runtime._worker`. Needs no GIL: creating a thread takes
+/// ~30 µs of system time, which then overlaps with Python code.
 fn start_worker(q: &Queue) {
-    static START: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let mut started = false;
-    blocking::attach_if_alive(|py| {
-        started = START
-            .import(py, "gocurrent._runtime", "_start_worker")
-            .and_then(|f| f.call0())
-            .is_ok();
-    });
-    if !started {
+    let spawned = std::thread::Builder::new()
+        .name("goroutine".into())
+        .stack_size(STACK_SIZE)
+        .spawn(|| blocking::run_attached(run_worker));
+    if spawned.is_err() {
         q.start_failed();
+    }
+}
+
+/// Parks the thread for ever when dropped.
+struct HangThread;
+
+impl Drop for HangThread {
+    fn drop(&mut self) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// The body of a goroutine thread. Before Python 3.14, a thread that wants
+/// the GIL back while the interpreter finalizes (a goroutine sleeping in
+/// `time.sleep` at exit) is ended by `pthread_exit`: a forced unwind, which
+/// would reach std's thread entry and abort the process. Called through a
+/// `C-unwind` pointer (pyo3-ffi declares the function `C`, which lets the
+/// compiler assume it never unwinds), the call lets it unwind into this
+/// frame, where dropping the guard parks the thread instead (as PyO3 does
+/// around its own re-attach); the process is exiting anyway.
+fn run_worker(py: Python<'_>) {
+    static WORKER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let worker = match WORKER.import(py, "gocurrent._runtime", "_worker") {
+        Ok(worker) => worker,
+        Err(e) => return e.write_unraisable(py, None),
+    };
+    type CallNoArgs = unsafe extern "C-unwind" fn(*mut ffi::PyObject) -> *mut ffi::PyObject;
+    // SAFETY: the same function, called with the same C ABI; `C-unwind`
+    // only adds that it may unwind, which it does (see above).
+    // (black_box: an opaque pointer, so the call is not turned back into a
+    // direct call of the `C` declaration.)
+    let call: CallNoArgs = std::hint::black_box(unsafe {
+        std::mem::transmute::<
+            unsafe extern "C" fn(*mut ffi::PyObject) -> *mut ffi::PyObject,
+            CallNoArgs,
+        >(ffi::PyObject_CallNoArgs)
+    });
+    let hang = HangThread;
+    // SAFETY: the thread is attached (`py`) and `worker` is a live object,
+    // kept alive by the static; the call returns a new reference or NULL
+    // with an exception set, which `from_owned_ptr_or_err` takes over.
+    let result = unsafe { Bound::from_owned_ptr_or_err(py, call(worker.as_ptr())) };
+    std::mem::forget(hang);
+    if let Err(e) = result {
+        e.write_unraisable(py, None);
     }
 }
 
@@ -113,6 +160,14 @@ pub fn _submit(job: Py<PyAny>) -> bool {
         }
         Submitted::ToIdleWorker => false,
     }
+}
+
+/// Starts a goroutine thread for a start claimed by `_submit` or
+/// `_arrive`, with the GIL released.
+#[pyfunction]
+pub fn _start_worker(py: Python<'_>) {
+    let q = queue();
+    py.detach(|| start_worker(&q));
 }
 
 /// Called first by a new goroutine thread: `(job or None, start_another)`.
@@ -133,10 +188,19 @@ pub fn _next_job(py: Python<'_>, finished: bool) -> Option<Py<PyAny>> {
 
 /// Called by the blocking helper around a wait: a goroutine thread that
 /// blocks no longer counts as runnable, and may be replaced at once.
-pub fn note_blocked(blocked: bool) {
-    if IS_WORKER.with(Cell::get) && queue().block(blocked) {
-        START_PENDING.fetch_add(1, Ordering::SeqCst);
-        kick_monitor();
+/// Returns a [`Replacement`] to start once the GIL is released.
+pub fn note_blocked(blocked: bool) -> Option<Replacement> {
+    let q = queue();
+    (IS_WORKER.with(Cell::get) && q.block(blocked)).then_some(Replacement(q))
+}
+
+/// A worker start claimed by a goroutine thread that blocks.
+pub struct Replacement(Queue);
+
+impl Replacement {
+    /// Starts the worker (call without the GIL).
+    pub fn start(self) {
+        start_worker(&self.0);
     }
 }
 
@@ -161,6 +225,5 @@ pub fn _after_fork_in_child(main_thread_ident: u64) {
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
     *MONITOR.lock() = None;
-    START_PENDING.store(0, Ordering::SeqCst);
     super::timers::after_fork_in_child();
 }
