@@ -248,7 +248,16 @@ impl Awaitable {
             timeout,
             state: Mutex::new(State::Start),
         };
-        Ok(Py::new(py, aw)?.into_any())
+        let aw = Py::new(py, aw)?;
+        // PyO3 makes every class a GC type, but this one reports no
+        // references to the collector (no `__traverse__`), so tracking it
+        // would only add to the allocations that trigger collections: one
+        // awaitable per `await`.
+        // SAFETY: attached (`py`); `aw` is a live object of a GC type (so
+        // it has the GC header this reads), and untracking is allowed at
+        // any time (PyO3's dealloc untracks only if still tracked).
+        unsafe { pyo3::ffi::PyObject_GC_UnTrack(aw.as_ptr().cast()) };
+        Ok(aw.into_any())
     }
 
     fn cancel_timer(py: Python<'_>, timer: Option<Py<PyAny>>) {
