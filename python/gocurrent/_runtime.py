@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextvars
 import inspect
 import itertools
 import os
@@ -86,11 +85,6 @@ def _task_done(task: asyncio.Task[Any]) -> None:
         exc = task.exception()
         if exc is not None:
             report(exc)
-
-
-# The context _task_done runs in: passing one saves the copy of the current
-# context that add_done_callback makes per task otherwise.
-_callback_context = contextvars.Context()
 
 
 def _start_task(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> None:
