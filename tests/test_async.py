@@ -924,3 +924,19 @@ def test_an_awaitable_reentered_from_its_own_step_raises_instead_of_deadlocking(
     with pytest.raises(ChanClosedError, match="send on closed channel"):
         next(aw.__await__())
     assert seen == ["operation already executing"]
+
+
+def test_an_awaitable_resumed_before_its_future_is_done_raises_and_withdraws():
+    # Only a task should resume a waiting awaitable, once its future is
+    # done; a caller that resumes it early gets the future's error, and the
+    # operation is withdrawn rather than left to take a value nobody reads.
+    async def main():
+        ch = Chan()
+        it = ch.recv_async().__await__()
+        next(it)  # registered: yields the future it waits on
+        with pytest.raises(asyncio.InvalidStateError):
+            it.send(None)
+        with pytest.raises(TimeoutError):
+            ch.send(1, timeout=0)  # no receiver is left
+
+    run(main())

@@ -23,7 +23,7 @@ use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTimeoutError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCFunction, PyIterator, PyTuple};
+use pyo3::types::{PyCFunction, PyTuple};
 use std::thread::ThreadId;
 
 /// An asynchronous operation as [`Awaitable`] drives it.
@@ -70,13 +70,13 @@ pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     asyncio_attr(py, &GET_RUNNING_LOOP, "get_running_loop")?.call0()
 }
 
-/// Sets a future's result to None unless it is done (cancelled, timed out).
+/// Sets a future's result to None. A future that is done already (cancelled,
+/// timed out) refuses with InvalidStateError, which the waker ignores: one
+/// call instead of asking `done()` first on every wake.
 fn resolve_future(args: &Bound<'_, PyTuple>) -> PyResult<()> {
-    let fut = args.get_item(0)?;
     let py = args.py();
-    if !fut.call_method0(intern!(py, "done"))?.is_truthy()? {
-        fut.call_method1(intern!(py, "set_result"), (py.None(),))?;
-    }
+    args.get_item(0)?
+        .call_method1(intern!(py, "set_result"), (py.None(),))?;
     Ok(())
 }
 
@@ -188,9 +188,9 @@ fn schedule_redelivery(py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
 enum State {
     /// Not awaited yet: nothing has happened.
     Start,
-    /// Registered; delegating to the future's `__await__()` iterator.
+    /// Registered; the task waits on the future (yielded as a future's
+    /// `__await__` iterator yields it).
     Waiting {
-        iter: Py<PyAny>,
         fut: Py<PyAny>,
         /// The `loop.call_later` handle of a `timeout=`.
         timer: Option<Py<PyAny>>,
@@ -220,16 +220,6 @@ fn done(py: Python<'_>, result: PyResult<Py<PyAny>>) -> Step {
         Ok(v) if v.is_none(py) => Ok(None),
         other => Err(stop(other)),
     }
-}
-
-/// One step of the future's iterator: `Some(yielded)`, or `None` when it
-/// finished (its StopIteration is dropped: the result comes from the op).
-fn next_of(py: Python<'_>, iter: &Py<PyAny>) -> PyResult<Option<Py<PyAny>>> {
-    let iter = iter.bind(py).cast::<PyIterator>()?;
-    iter.clone()
-        .next()
-        .transpose()
-        .map(|o| o.map(Bound::unbind))
 }
 
 /// A finished operation's result as the exception that ends an iterator
@@ -292,7 +282,6 @@ impl Awaitable {
             *state = State::Finished;
             return done(py, result);
         }
-        let iter = fut.call_method0(py, intern!(py, "__await__"))?;
         let timer = match this.timeout {
             Some(t) => {
                 let expire = slf.getattr("_expire")?;
@@ -300,12 +289,16 @@ impl Awaitable {
             }
             None => None,
         };
+        // What the future's own `__await__` iterator does, without the
+        // iterator and the StopIteration that ends it: mark the future as
+        // awaited and yield it to the task, which resumes this step once
+        // the future is done (see `step`).
+        fut.setattr(py, intern!(py, "_asyncio_future_blocking"), true)?;
         *state = State::Waiting {
-            iter: iter.clone_ref(py),
-            fut,
+            fut: fut.clone_ref(py),
             timer,
         };
-        next_of(py, &iter)
+        Ok(Some(fut))
     }
 
     fn step(slf: &Bound<'_, Self>) -> Step {
@@ -318,9 +311,9 @@ impl Awaitable {
         let Some(mut state) = this.state.try_lock() else {
             return Err(PyRuntimeError::new_err("operation already executing"));
         };
-        let iter = match &mut *state {
+        let fut = match &mut *state {
             State::Start => return Self::first_step(slf, &mut state),
-            State::Waiting { iter, .. } => iter.clone_ref(py),
+            State::Waiting { fut, .. } => fut.clone_ref(py),
             State::Finished => {
                 return Err(PyRuntimeError::new_err(
                     "cannot reuse already awaited operation",
@@ -328,17 +321,18 @@ impl Awaitable {
             }
         };
         drop(state);
-        match next_of(py, &iter) {
-            Ok(Some(yielded)) => Ok(Some(yielded)),
-            Ok(None) => {
-                this.finish_state(py);
-                done(py, this.op.finish(py))
+        // Resumed: the future is done (its `result()` raises if it failed or
+        // was cancelled, or, if a caller other than a task resumed us early,
+        // that it is not done yet).
+        let resumed = fut.call_method0(py, intern!(py, "result"));
+        this.finish_state(py);
+        if let Err(e) = resumed {
+            if !this.op.withdraw() {
+                this.op.abandon(py);
             }
-            Err(e) => {
-                this.finish_state(py);
-                Err(e)
-            }
+            return Err(e);
         }
+        done(py, this.op.finish(py))
     }
 }
 
