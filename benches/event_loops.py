@@ -22,30 +22,18 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 
 import gocurrent as gc
+from workloads import _apinger, _aponger  # benches/ is sys.path[0]
 
 ROUND_TRIPS = 100_000
 SPAWNS = 20_000
-
-
-async def _pinger(send: Callable, recv: Callable, n: int) -> int:
-    total = 0
-    for i in range(n):
-        await send(i)
-        total += await recv()
-    return total
-
-
-async def _ponger(recv: Callable, send: Callable, n: int) -> None:
-    for _ in range(n):
-        await send(await recv() + 1)
 
 
 async def pingpong_gocurrent() -> float:
     ping, pong = gc.Chan(), gc.Chan()
     t0 = perf_counter()
     await asyncio.gather(
-        _pinger(ping.send_async, pong.recv_async, ROUND_TRIPS),
-        _ponger(ping.recv_async, pong.send_async, ROUND_TRIPS),
+        _apinger(ping.send_async, pong.recv_async, ROUND_TRIPS),
+        _aponger(ping.recv_async, pong.send_async, ROUND_TRIPS),
     )
     return (perf_counter() - t0) / ROUND_TRIPS
 
@@ -55,7 +43,7 @@ async def pingpong_asyncio() -> float:
     pong: asyncio.Queue[int] = asyncio.Queue(1)
     t0 = perf_counter()
     await asyncio.gather(
-        _pinger(ping.put, pong.get, ROUND_TRIPS), _ponger(ping.get, pong.put, ROUND_TRIPS)
+        _apinger(ping.put, pong.get, ROUND_TRIPS), _aponger(ping.get, pong.put, ROUND_TRIPS)
     )
     return (perf_counter() - t0) / ROUND_TRIPS
 
