@@ -48,7 +48,7 @@ def _worker() -> None:
     threading.current_thread().name = f"goroutine-{next(_counter)}"
     job, more = _native._arrive()
     if more:
-        _start_worker()
+        _native._start_worker()
     next_job = _native._next_job
     if job is None:
         job = next_job(False)
@@ -64,13 +64,10 @@ def _worker() -> None:
         job = next_job(True)
 
 
-_start_worker = _native._start_worker
-
-
 def spawn_thread(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Runs fn(*args, **kwargs) on the pool: an idle thread, else a new one soon."""
     if _native._submit((fn, args, kwargs)):
-        _start_worker()
+        _native._start_worker()
 
 
 def is_coroutine_function(fn: object) -> bool:

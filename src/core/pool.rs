@@ -10,8 +10,8 @@
 //! - it waits in the backlog, which every worker drains before idling, and
 //!   a new worker is started at once if fewer than `procs` workers are
 //!   *runnable* (holding a job and not blocked in a gocurrent wait, which
-//!   the binding reports through [`JobQueue::block`]); at most `procs` new
-//!   workers are starting at a time (creating a thread takes ~100 µs, so a
+//!   the binding reports through [`JobQueue::block`]) or starting: several
+//!   may be starting at once (creating a thread takes tens of µs, so a
 //!   burst of goroutines that all block, like Pike's daisy chain, gets its
 //!   threads started side by side), and a new worker that finds the
 //!   backlog still long asks for the next one under the same rule;

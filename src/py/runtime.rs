@@ -190,8 +190,11 @@ pub fn _next_job(py: Python<'_>, finished: bool) -> Option<Py<PyAny>> {
 /// blocks no longer counts as runnable, and may be replaced at once.
 /// Returns a [`Replacement`] to start once the GIL is released.
 pub fn note_blocked(blocked: bool) -> Option<Replacement> {
+    if !IS_WORKER.with(Cell::get) {
+        return None;
+    }
     let q = queue();
-    (IS_WORKER.with(Cell::get) && q.block(blocked)).then_some(Replacement(q))
+    q.block(blocked).then_some(Replacement(q))
 }
 
 /// A worker start claimed by a goroutine thread that blocks.
