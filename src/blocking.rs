@@ -25,6 +25,7 @@
 
 use crate::core::waiter::Waiter;
 use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -144,6 +145,48 @@ pub fn run_attached<F: FnOnce(Python<'_>)>(f: F) {
         drop(attaching);
         f(py)
     });
+}
+
+/// Parks the thread for ever when dropped.
+struct HangThread;
+
+impl Drop for HangThread {
+    fn drop(&mut self) {
+        park_forever();
+    }
+}
+
+/// Calls `f()` from Rust: the one way Rust calls user code that may block
+/// (a goroutine's body, `Once.do`'s function, a Cond's Python lock).
+/// Before Python 3.14, a thread that wants the GIL back while the
+/// interpreter finalizes (a goroutine sleeping in `time.sleep` at exit) is
+/// ended by `pthread_exit`: a forced unwind, which aborts the process when
+/// it meets a Rust frame that catches panics (std's thread entry, PyO3's
+/// trampolines). Called through a `C-unwind` pointer (pyo3-ffi declares the
+/// function `C`, which lets the compiler assume it never unwinds), the call
+/// lets it unwind into this frame, where dropping the guard parks the
+/// thread instead, as PyO3 does around its own re-attach: the process is
+/// exiting anyway.
+pub fn call0<'py>(f: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    type CallNoArgs = unsafe extern "C-unwind" fn(*mut ffi::PyObject) -> *mut ffi::PyObject;
+    // SAFETY: the same function, called with the same C ABI; `C-unwind`
+    // only adds that it may unwind, which it does (see above). black_box
+    // makes the pointer opaque, so the call is not turned back into a
+    // direct call of the `C` declaration (which the compiler did, and the
+    // abort came back: tests/test_exit.py catches it).
+    let call: CallNoArgs = std::hint::black_box(unsafe {
+        std::mem::transmute::<
+            unsafe extern "C" fn(*mut ffi::PyObject) -> *mut ffi::PyObject,
+            CallNoArgs,
+        >(ffi::PyObject_CallNoArgs)
+    });
+    let hang = HangThread;
+    // SAFETY: attached (we have a `Bound`) and `f` is a live object; the
+    // call returns a new reference or NULL with an exception set, which
+    // `from_owned_ptr_or_err` takes over.
+    let result = unsafe { Bound::from_owned_ptr_or_err(f.py(), call(f.as_ptr())) };
+    std::mem::forget(hang);
+    result
 }
 
 /// When a blocking call gives up.

@@ -231,3 +231,47 @@ def test_exit_from_main_blocked_goroutine_sends_after_finalization_starts():
     )
     assert r.returncode == 0
     assert r.stderr == ""
+
+
+def test_exit_while_goroutines_run_user_code_called_from_rust():
+    # Before Python 3.14 a daemon thread that wants the GIL back during
+    # finalization is ended by pthread_exit, a forced unwind. It must not
+    # abort the process when it meets gocurrent's Rust frames: a goroutine
+    # sleeping inside Once.do's function, and goroutines re-locking a
+    # Cond's threading.Lock, which Cond.wait calls from Rust.
+    code = textwrap.dedent(
+        """
+        import threading, time
+        from gocurrent import Cond, Once, go
+
+        def sleeper():
+            while True:
+                time.sleep(0.0005)
+
+        for _ in range(4):
+            go(lambda: Once().do(sleeper))
+
+        lock = threading.Lock()
+        cond = Cond(lock)
+
+        def waiter():
+            while True:
+                with lock:
+                    cond.wait()
+
+        def notifier():
+            while True:
+                with lock:
+                    cond.broadcast()
+                    time.sleep(0.0005)  # woken waiters block re-locking
+
+        for _ in range(4):
+            go(waiter)
+        go(notifier)
+        time.sleep(0.3)
+        print("exiting", flush=True)
+        """
+    )
+    for _ in range(3):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout) == (0, "exiting\n"), r.stderr

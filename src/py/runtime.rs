@@ -7,7 +7,6 @@
 use crate::blocking;
 use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::{Mutex, RwLock};
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::cell::Cell;
@@ -99,48 +98,13 @@ fn start_worker(q: &Queue) {
     }
 }
 
-/// Parks the thread for ever when dropped.
-struct HangThread;
-
-impl Drop for HangThread {
-    fn drop(&mut self) {
-        loop {
-            std::thread::park();
-        }
-    }
-}
-
-/// The body of a goroutine thread. Before Python 3.14, a thread that wants
-/// the GIL back while the interpreter finalizes (a goroutine sleeping in
-/// `time.sleep` at exit) is ended by `pthread_exit`: a forced unwind, which
-/// would reach std's thread entry and abort the process. Called through a
-/// `C-unwind` pointer (pyo3-ffi declares the function `C`, which lets the
-/// compiler assume it never unwinds), the call lets it unwind into this
-/// frame, where dropping the guard parks the thread instead (as PyO3 does
-/// around its own re-attach); the process is exiting anyway.
+/// The body of a goroutine thread: `gocurrent._runtime._worker()`, called
+/// as all user code called from Rust is (see [`blocking::call0`]).
 fn run_worker(py: Python<'_>) {
     static WORKER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let worker = match WORKER.import(py, "gocurrent._runtime", "_worker") {
-        Ok(worker) => worker,
-        Err(e) => return e.write_unraisable(py, None),
-    };
-    type CallNoArgs = unsafe extern "C-unwind" fn(*mut ffi::PyObject) -> *mut ffi::PyObject;
-    // SAFETY: the same function, called with the same C ABI; `C-unwind`
-    // only adds that it may unwind, which it does (see above).
-    // (black_box: an opaque pointer, so the call is not turned back into a
-    // direct call of the `C` declaration.)
-    let call: CallNoArgs = std::hint::black_box(unsafe {
-        std::mem::transmute::<
-            unsafe extern "C" fn(*mut ffi::PyObject) -> *mut ffi::PyObject,
-            CallNoArgs,
-        >(ffi::PyObject_CallNoArgs)
-    });
-    let hang = HangThread;
-    // SAFETY: the thread is attached (`py`) and `worker` is a live object,
-    // kept alive by the static; the call returns a new reference or NULL
-    // with an exception set, which `from_owned_ptr_or_err` takes over.
-    let result = unsafe { Bound::from_owned_ptr_or_err(py, call(worker.as_ptr())) };
-    std::mem::forget(hang);
+    let result = WORKER
+        .import(py, "gocurrent._runtime", "_worker")
+        .and_then(blocking::call0);
     if let Err(e) = result {
         e.write_unraisable(py, None);
     }

@@ -713,7 +713,9 @@ impl Locker {
             Locker::Mutex(m) => m.unlock().map_err(|_| mutex_error()),
             Locker::Writer(rw) => rw.unlock().map_err(rw_error),
             Locker::Reader(rw) => rw.runlock().map_err(rw_error),
-            Locker::Methods(l, _, unlock) => l.call_method0(py, *unlock).map(drop),
+            Locker::Methods(l, _, unlock) => {
+                blocking::call0(&l.bind(py).getattr(*unlock)?).map(drop)
+            }
         }
     }
 
@@ -723,7 +725,7 @@ impl Locker {
             Locker::Writer(rw) => rw.try_lock() || lock_rw(py, rw, true, Deadline::Never)?,
             Locker::Reader(rw) => rw.try_rlock() || lock_rw(py, rw, false, Deadline::Never)?,
             Locker::Methods(l, lock, _) => {
-                l.call_method0(py, *lock)?;
+                blocking::call0(&l.bind(py).getattr(*lock)?)?;
                 true
             }
         };
@@ -853,7 +855,7 @@ impl Once {
         let r = if self.done.load(Ordering::Relaxed) {
             Ok(())
         } else {
-            let r = fn_.call0().map(drop);
+            let r = blocking::call0(fn_).map(drop);
             self.done.store(true, Ordering::Release);
             r
         };
