@@ -83,6 +83,29 @@ fn park_forever() -> ! {
     }
 }
 
+/// A thread on its way to attaching: counted while it lives, so that
+/// [`begin_exit`] waits for it; the one place of that protocol.
+struct Attaching;
+
+impl Attaching {
+    /// `None` once the interpreter is exiting (checked again after counting
+    /// this thread, so [`begin_exit`] either sees it or it sees the exit).
+    fn enter() -> Option<Attaching> {
+        if exiting() {
+            return None;
+        }
+        REATTACHING.fetch_add(1, Ordering::SeqCst);
+        let attaching = Attaching;
+        (!exiting()).then_some(attaching)
+    }
+}
+
+impl Drop for Attaching {
+    fn drop(&mut self) {
+        REATTACHING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Runs `f` detached from the interpreter, then re-attaches, unless the
 /// interpreter is exiting: then the thread parks for ever, detached. The
 /// main thread is exempt: it is the one that finalizes, and atexit code may
@@ -95,30 +118,23 @@ where
     if on_main_thread() {
         return py.detach(f);
     }
-    let r = py.detach(|| {
+    let (r, attaching) = py.detach(|| {
         let r = f();
-        REATTACHING.fetch_add(1, Ordering::SeqCst);
-        if EXITING.load(Ordering::SeqCst) {
-            REATTACHING.fetch_sub(1, Ordering::SeqCst);
-            park_forever();
+        match Attaching::enter() {
+            Some(attaching) => (r, attaching),
+            None => park_forever(),
         }
-        r
     });
-    REATTACHING.fetch_sub(1, Ordering::SeqCst);
+    drop(attaching);
     r
 }
 
 /// Runs `f` attached from a thread that may not be (the timer thread, a
 /// waker): skipped once the interpreter is exiting or gone.
 pub fn attach_if_alive<F: FnOnce(Python<'_>)>(f: F) {
-    if exiting() {
-        return;
-    }
-    REATTACHING.fetch_add(1, Ordering::SeqCst);
-    if !exiting() {
+    if let Some(_attaching) = Attaching::enter() {
         Python::try_attach(f);
     }
-    REATTACHING.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Runs `f` attached, for the whole life of a thread the runtime started
@@ -126,20 +142,9 @@ pub fn attach_if_alive<F: FnOnce(Python<'_>)>(f: F) {
 /// attaching itself counts for [`begin_exit`]: once attached, the thread is
 /// an ordinary Python thread, which finalization stops like any other.
 pub fn run_attached<F: FnOnce(Python<'_>)>(f: F) {
-    struct Attaching;
-    impl Drop for Attaching {
-        fn drop(&mut self) {
-            REATTACHING.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-    if exiting() {
+    let Some(attaching) = Attaching::enter() else {
         return;
-    }
-    REATTACHING.fetch_add(1, Ordering::SeqCst);
-    let attaching = Attaching;
-    if exiting() {
-        return;
-    }
+    };
     // Dropped once attached, or with the closure if attaching failed.
     Python::try_attach(move |py| {
         drop(attaching);
