@@ -24,6 +24,17 @@ def run_python(
     )
 
 
+def start_python(code: str) -> subprocess.Popen[str]:
+    """Starts code in a fresh interpreter, unbuffered, stdout and stderr piped."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
 @pytest.fixture
 def python_run():
     return run_python

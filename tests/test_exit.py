@@ -4,13 +4,12 @@ stray output, however many goroutines are blocked (or busy) at that moment."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
+from conftest import run_python, start_python
 
 EXIT_BOUND = 2.0
 
@@ -126,13 +125,7 @@ ENDINGS = {
 
 def run_exit_script(ending: str, scale: int = 1) -> tuple[subprocess.CompletedProcess, float]:
     code = textwrap.dedent(SCRIPT).format(scale=scale, ending=ENDINGS[ending][0])
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = start_python(code)
     try:
         out, err = proc.communicate(timeout=90)
     finally:
@@ -177,25 +170,17 @@ def test_exit_repeatedly_is_always_clean():
 
 def test_exit_right_after_starting_goroutines():
     # No waiting for them to block: exit while the pool is still starting.
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                """
-                import asyncio
-                from gocurrent import Chan, go
-                c = Chan()
-                async def co():
-                    await c.recv_async()
-                for _ in range(200):
-                    go(c.recv)
-                    go(co)
-                """
-            ),
-        ],
-        capture_output=True,
-        text=True,
+    r = run_python(
+        """
+        import asyncio
+        from gocurrent import Chan, go
+        c = Chan()
+        async def co():
+            await c.recv_async()
+        for _ in range(200):
+            go(c.recv)
+            go(co)
+        """,
         timeout=60,
     )
     assert r.returncode == 0
@@ -205,28 +190,20 @@ def test_exit_right_after_starting_goroutines():
 def test_exit_from_main_blocked_goroutine_sends_after_finalization_starts():
     # Goroutines that wake up while the interpreter finalizes (their timeout
     # expires during exit) must not crash it.
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                """
-                import time
-                from gocurrent import Chan, go
-                c = Chan()
-                def waker(i):
-                    try:
-                        c.recv(timeout=0.05 + i * 0.0005)
-                    except TimeoutError:
-                        print("woke", flush=True)
-                for i in range(200):
-                    go(waker, i)
-                time.sleep(0.05)
-                """
-            ),
-        ],
-        capture_output=True,
-        text=True,
+    r = run_python(
+        """
+        import time
+        from gocurrent import Chan, go
+        c = Chan()
+        def waker(i):
+            try:
+                c.recv(timeout=0.05 + i * 0.0005)
+            except TimeoutError:
+                print("woke", flush=True)
+        for i in range(200):
+            go(waker, i)
+        time.sleep(0.05)
+        """,
         timeout=60,
     )
     assert r.returncode == 0
@@ -239,8 +216,7 @@ def test_exit_while_goroutines_run_user_code_called_from_rust():
     # abort the process when it meets gocurrent's Rust frames: a goroutine
     # sleeping inside Once.do's function, and goroutines re-locking a
     # Cond's threading.Lock, which Cond.wait calls from Rust.
-    code = textwrap.dedent(
-        """
+    code = """
         import threading, time
         from gocurrent import Cond, Once, go
 
@@ -271,7 +247,6 @@ def test_exit_while_goroutines_run_user_code_called_from_rust():
         time.sleep(0.3)
         print("exiting", flush=True)
         """
-    )
     for _ in range(3):
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        r = run_python(code, timeout=60)
         assert (r.returncode, r.stdout) == (0, "exiting\n"), r.stderr

@@ -6,15 +6,13 @@ of the exit is measured).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
 import threading
 import time
 
 import pytest
-from conftest import run_python
+from conftest import run_python, start_python
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process semantics")
 
@@ -118,13 +116,7 @@ EXITS = {
 
 def run_until_exit(code: str) -> tuple[int, str, str, float]:
     """Runs code; returns (status, stdout, stderr, seconds from 'ready' to exit)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = start_python(code)
     assert proc.stdout is not None and proc.stderr is not None
     # A hung process is killed (and the test fails below).
     killer = threading.Timer(30, proc.kill)

@@ -19,6 +19,7 @@ import textwrap
 import time
 
 import pytest
+from conftest import start_python
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -106,13 +107,7 @@ def interrupt(setup: str, block: str, check: str = "", sig: int = signal.SIGINT)
 
 def _interrupt_once(setup: str, block: str, check: str, sig: int) -> tuple[str, float]:
     code = _child_code(setup, block, check)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = start_python(code)
     try:
         line = _readline(proc, 30)
         assert line == "ready\n", (line, proc.stderr.read() if proc.poll() is not None else "")
