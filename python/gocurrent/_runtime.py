@@ -70,12 +70,6 @@ def spawn_thread(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[
         _native._start_worker()
 
 
-def is_coroutine_function(fn: object) -> bool:
-    if type(fn) is types.FunctionType:
-        return bool(fn.__code__.co_flags & _CO_COROUTINE)
-    return inspect.iscoroutinefunction(fn)
-
-
 def _task_done(task: asyncio.Task[Any]) -> None:
     _tasks.discard(task)
     if not task.cancelled():
@@ -153,7 +147,7 @@ def coroutine_of(
         if args or kwargs:
             raise TypeError("go() takes no arguments after a coroutine object")
         return fn
-    if is_coroutine_function(fn):
+    if inspect.iscoroutinefunction(fn):  # partials, methods, wrapped functions
         return fn(*args, **kwargs)
     if callable(fn):
         return None
