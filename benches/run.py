@@ -3,11 +3,18 @@
 Usage::
 
     python benches/run.py [--quick] [--only WORKLOAD,...] [--impl NAME,...]
-                          [--runs N] [--markdown OUT.md] [--json OUT.json]
+                          [--runs N] [--hogs N] [--baseline PYTHON]
+                          [--markdown OUT.md] [--json OUT.json]
                           [--timeout SECONDS]
 
 Every measurement runs in a fresh process (``benches/workloads.py WORKLOAD
 IMPL N``); a cell is the median of ``--runs`` such runs (3 by default).
+``--hogs N`` keeps N busy-looping processes running through the whole
+measurement (a loaded machine); a cell is then the mean of at least 5 runs,
+what a user pays on average, since loaded times are bimodal and a median
+hides the slow mode. ``--baseline PYTHON`` adds a column "base": gocurrent
+as installed for another interpreter (an older build in another virtualenv),
+measured in the same run.
 Runs are interleaved across implementations (run 1 of each, then run 2 of
 each, ...) so slow drift of the machine does not favour one column.
 An implementation that cannot be imported shows "n/a"; one that does not
@@ -32,7 +39,13 @@ from workloads import ANCHORS, IMPLS, REGISTRY, WORKLOADS  # benches/ is sys.pat
 HERE = Path(__file__).resolve().parent
 
 #: Distribution names whose versions go into the header.
-PACKAGES = ("gocurrent", "janus", "culsans", "aiologic", "trio")
+PACKAGES = ("gocurrent", "janus", "culsans", "aiologic", "trio", "pygolang")
+
+#: The column of ``--baseline``: gocurrent under another interpreter.
+BASE = "base"
+
+#: The fewest runs a cell takes with ``--hogs`` (its mean is reported).
+HOG_RUNS = 5
 
 #: Cells whose runs disagree by more than this are listed under the table.
 NOISY_SPREAD = 0.30
@@ -65,7 +78,7 @@ def format_cell(cell: dict | None) -> str:
         return "—"
     if cell["status"] != "ok":
         return {"unavailable": "n/a", "timeout": "timeout"}.get(cell["status"], "error")
-    per_op = cell["median"] / cell["ops"]
+    per_op = cell["time"] / cell["ops"]
     return f"{format_rate(1 / per_op)} · {format_time(per_op)}"
 
 
@@ -83,7 +96,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_line(runs: int, quick: bool) -> str:
+def machine_line(runs: int, quick: bool, hogs: int = 0) -> str:
     """One line describing the machine, the interpreter and the date."""
     cores = os.cpu_count()
     try:
@@ -98,10 +111,12 @@ def machine_line(runs: int, quick: bool) -> str:
     )
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     mode = "quick sizes" if quick else "full sizes"
+    stat = f"mean of {runs} runs" if hogs else f"median of {runs} runs"
+    load = f" · LOADED: {hogs} busy-looping processes ran throughout" if hogs else " · idle"
     return (
         f"Machine: {cpu_model()} · {core_text} · {python} · "
         f"{platform.system()} {platform.release()} · {now} · "
-        f"median of {runs} runs, each in a fresh process · {mode}"
+        f"{stat}, each in a fresh process · {mode}{load}"
     )
 
 
@@ -124,7 +139,7 @@ def load_average() -> float | None:
         return None
 
 
-def load_line(before: float | None, after: float | None) -> str:
+def load_line(before: float | None, after: float | None, hogs: int = 0) -> str:
     """Say how busy the machine was: other work on it makes times noisy."""
     if before is None or after is None:
         return "Load average: unknown"
@@ -133,7 +148,7 @@ def load_line(before: float | None, after: float | None) -> str:
         f"Load average (1 min): {before:.2f} before, {after:.2f} after"
         " (after includes the benchmark itself)"
     )
-    if before > 0.5 * cores:
+    if before > 0.5 * cores and not hogs:
         text += " · WARNING: the machine was busy before the run; times are noisy"
     return text
 
@@ -141,9 +156,39 @@ def load_line(before: float | None, after: float | None) -> str:
 # ---------------------------------------------------------------- running
 
 
-def run_child(workload: str, impl: str, n: int, timeout: float) -> dict:
+# ---------------------------------------------------------------- hogs
+
+#: A busy loop that never yields: what "every core is taken" means.
+HOG_CODE = "while True:\n    pass\n"
+
+
+class Hogs:
+    """``n`` busy-looping processes, started on entry and killed on exit."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> Hogs:
+        for _ in range(self.n):
+            self.procs.append(subprocess.Popen([sys.executable, "-c", HOG_CODE]))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            proc.kill()
+        for proc in self.procs:
+            proc.wait()
+        alive = [p.pid for p in self.procs if p.poll() is None]
+        if alive:  # never leave a busy loop behind
+            raise RuntimeError(f"hog processes still alive: {alive}")
+
+
+def run_child(
+    workload: str, impl: str, n: int, timeout: float, python: str | None = None
+) -> dict:
     """Run one measurement in a fresh interpreter and return its JSON result."""
-    cmd = [sys.executable, str(HERE / "workloads.py"), workload, impl, str(n)]
+    cmd = [python or sys.executable, str(HERE / "workloads.py"), workload, impl, str(n)]
     try:
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -159,15 +204,29 @@ def run_child(workload: str, impl: str, n: int, timeout: float) -> dict:
     return result
 
 
-def measure(workload: str, impls: list[str], n: int, runs: int, timeout: float) -> dict[str, dict]:
-    """Measure ``impls`` on one workload; interleave the runs; take medians."""
+def measure(
+    workload: str,
+    impls: list[str],
+    n: int,
+    runs: int,
+    timeout: float,
+    *,
+    mean: bool = False,
+    baseline: str | None = None,
+) -> dict[str, dict]:
+    """Measure ``impls`` on one workload; interleave the runs; take medians
+    (or means, with ``mean``). The column ``base`` runs gocurrent under the
+    ``baseline`` interpreter."""
     results: dict[str, dict] = {impl: {"runs": []} for impl in impls}
     for run in range(1, runs + 1):
         for impl in impls:
             cell = results[impl]
             if cell.get("status") in ("unavailable", "error", "timeout"):
                 continue
-            res = run_child(workload, impl, n, timeout)
+            if impl == BASE:
+                res = run_child(workload, "gocurrent", n, timeout, baseline)
+            else:
+                res = run_child(workload, impl, n, timeout)
             if res["status"] != "ok":
                 cell.update(status=res["status"], reason=res.get("reason", ""))
                 if "stderr" in res:
@@ -187,23 +246,25 @@ def measure(workload: str, impls: list[str], n: int, runs: int, timeout: float) 
         if "status" not in cell:
             cell["status"] = "ok"
             cell["median"] = statistics.median(cell["runs"])
+            cell["mean"] = statistics.fmean(cell["runs"])
+            cell["time"] = cell["mean"] if mean else cell["median"]
     return results
 
 
-def ratio_cell(cells: dict[str, dict]) -> str:
+def ratio_cell(cells: dict[str, dict], ours_name: str = "gocurrent") -> str:
     """gocurrent's speed relative to the fastest anchor (anchor time / ours)."""
     anchors = [
-        (cell["median"] / cell["ops"], impl)
+        (cell["time"] / cell["ops"], impl)
         for impl, cell in cells.items()
         if impl in ANCHORS and cell["status"] == "ok"
     ]
-    ours = cells.get("gocurrent")
+    ours = cells.get(ours_name)
     if ours is None or not anchors:
         return "—"
     if ours["status"] != "ok":
         return format_cell(ours)
     best_time, best_impl = min(anchors)
-    return f"{best_time / (ours['median'] / ours['ops']):.2f}x vs {best_impl}"
+    return f"{best_time / (ours['time'] / ours['ops']):.2f}x vs {best_impl}"
 
 
 # ---------------------------------------------------------------- report
@@ -216,7 +277,10 @@ def render(
     header: list[str],
 ) -> str:
     """The markdown report: header lines, the table, then failure notes."""
+    with_base = BASE in impls
     cols = ["workload", "n", *impls, "gocurrent vs best anchor"]
+    if with_base:
+        cols.append("base vs best anchor")
     lines = [*header, "", "| " + " | ".join(cols) + " |"]
     lines.append("|" + "|".join([":--", "--:"] + ["--:"] * (len(cols) - 2)) + "|")
     for workload, cells in table.items():
@@ -224,6 +288,8 @@ def render(
         row = [f"{workload} (per {unit})", f"{sizes[workload]:,}"]
         row += [format_cell(cells.get(impl)) for impl in impls]
         row.append(ratio_cell(cells))
+        if with_base:
+            row.append(ratio_cell(cells, BASE))
         lines.append("| " + " | ".join(row) + " |")
     notes = sorted(
         {
@@ -256,7 +322,7 @@ def run_spread(cell: dict) -> float:
     runs = cell.get("runs", [])
     if cell["status"] != "ok" or len(runs) < 2:
         return 0.0
-    return (max(runs) - min(runs)) / cell["median"]
+    return (max(runs) - min(runs)) / cell["time"]
 
 
 def _select(names: str | None, known: list[str], what: str) -> list[str]:
@@ -280,15 +346,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--only", metavar="WORKLOAD,...", help="workloads to run")
     parser.add_argument("--impl", metavar="NAME,...", help="implementations to run")
-    parser.add_argument("--runs", type=int, default=3, help="runs per cell (median)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per cell (default 3, median; 5 with --hogs)"
+    )
+    parser.add_argument(
+        "--hogs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N busy-looping processes throughout (cells are then means of >= 5 runs)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="PYTHON",
+        help="add a column 'base': gocurrent as installed for this interpreter",
+    )
     parser.add_argument("--markdown", metavar="OUT.md", help="also write the table")
     parser.add_argument("--json", metavar="OUT.json", help="write every raw timing")
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds per run (default 600)"
     )
     args = parser.parse_args(argv)
+    if args.hogs < 0:
+        parser.error("--hogs must not be negative")
+    if args.runs is None:
+        args.runs = HOG_RUNS if args.hogs else 3
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.hogs and args.runs < HOG_RUNS:
+        parser.error(f"--hogs reports a mean of at least {HOG_RUNS} runs: use --runs >= {HOG_RUNS}")
     return args
 
 
@@ -297,24 +383,47 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workloads = _select(args.only, list(WORKLOADS), "workload")
     impls = _select(args.impl, list(IMPLS), "implementation")
-    header = [machine_line(args.runs, args.quick), "", versions_line()]
+    if args.baseline:
+        impls.append(BASE)
+    header = [machine_line(args.runs, args.quick, args.hogs), "", versions_line()]
+    if args.baseline:
+        header += ["", f"Column base: gocurrent under {args.baseline}, same run"]
     print(header[0], file=sys.stderr)
     load_before = load_average()
     table, sizes = {}, {}
-    for workload in workloads:
-        spec = WORKLOADS[workload]
-        sizes[workload] = spec.quick_n if args.quick else spec.n
-        todo = [impl for impl in impls if impl in REGISTRY[workload]]
-        table[workload] = measure(workload, todo, sizes[workload], args.runs, args.timeout)
-    header += ["", load_line(load_before, load_average())]
-    columns = [i for i in impls if any(i in REGISTRY[w] for w in workloads)]
+
+    def applies(impl: str, workload: str) -> bool:
+        return (impl if impl != BASE else "gocurrent") in REGISTRY[workload]
+
+    with Hogs(args.hogs):
+        for workload in workloads:
+            spec = WORKLOADS[workload]
+            sizes[workload] = spec.quick_n if args.quick else spec.n
+            todo = [impl for impl in impls if applies(impl, workload)]
+            table[workload] = measure(
+                workload,
+                todo,
+                sizes[workload],
+                args.runs,
+                args.timeout,
+                mean=args.hogs > 0,
+                baseline=args.baseline,
+            )
+    header += ["", load_line(load_before, load_average(), args.hogs)]
+    columns = [i for i in impls if any(applies(i, w) for w in workloads)]
     report = render(table, sizes, columns, header)
     print()
     print(report, end="")
     if args.markdown:
         Path(args.markdown).write_text(report, encoding="utf-8")
     if args.json:
-        raw = {"header": header, "sizes": sizes, "results": table}
+        raw = {
+            "header": header,
+            "hogs": args.hogs,
+            "stat": "mean" if args.hogs else "median",
+            "sizes": sizes,
+            "results": table,
+        }
         Path(args.json).write_text(json.dumps(raw, indent=2), encoding="utf-8")
     failed = any(
         cell["status"] in ("error", "timeout")

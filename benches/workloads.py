@@ -42,6 +42,7 @@ IMPLS = (
     "culsans",
     "aiologic",
     "trio",
+    "pygolang",
     "gocurrent",
 )
 ANCHORS = tuple(name for name in IMPLS if name != "gocurrent")
@@ -1035,6 +1036,249 @@ def daisy_async_gocurrent(impl: str, n: int) -> float:
         return elapsed
 
     return asyncio.run(main())
+
+
+# ---------------------------------------------------------------- pygolang
+# pygolang 0.1 (thread runtime): the closest Go-style peer. Its goroutines are
+# threads; its channels have no iteration, so streams end with recv_()'s ok.
+
+
+def _pygolang():
+    """Import pygolang (ImportError marks the implementation unavailable)."""
+    import golang
+    from golang import sync
+
+    return golang, sync
+
+
+def _pyg_drain(ch) -> int:
+    """Sum a pygolang channel's values until it is closed and drained."""
+    recv_ = ch.recv_
+    total = 0
+    while True:
+        v, ok = recv_()
+        if not ok:
+            return total
+        total += v
+
+
+@bench("spsc", "pygolang")
+def spsc_pygolang(impl: str, n: int) -> float:
+    """spsc over ``chan(1024)``: send, close, recv_ until closed."""
+    golang, _ = _pygolang()
+    ch = golang.chan(1024)
+    got = []
+
+    def producer() -> None:
+        send = ch.send
+        for i in range(n):
+            send(i)
+        ch.close()
+
+    t0 = perf_counter()
+    _run_threads(producer, lambda: got.append(_pyg_drain(ch)))
+    elapsed = perf_counter() - t0
+    _check_sum(got[0], n)
+    return elapsed
+
+
+@bench("pingpong_threads", "pygolang")
+def pingpong_threads_pygolang(impl: str, n: int) -> float:
+    """n round trips between two threads over two unbuffered ``chan()``."""
+    golang, _ = _pygolang()
+    ping, pong = golang.chan(), golang.chan()
+    got = []
+    t0 = perf_counter()
+    _run_threads(
+        lambda: _pinger(ping.send, pong.recv, n, got),
+        lambda: _ponger(ping.recv, pong.send, n),
+    )
+    elapsed = perf_counter() - t0
+    _check_sum(got[0] - n, n)
+    return elapsed
+
+
+@bench("mpmc", "pygolang")
+def mpmc_pygolang(impl: str, n: int) -> float:
+    """mpmc over ``chan(128)``; the closer closes it."""
+    golang, _ = _pygolang()
+    ch = golang.chan(128)
+    return _mpmc(n, ch.send, lambda: _pyg_drain(ch), ch.close)
+
+
+@bench("fanout", "pygolang")
+def fanout_pygolang(impl: str, n: int) -> float:
+    """Bulk-delete shape: chan(1000), 100 goroutines, an unbuffered error chan."""
+    golang, sync = _pygolang()
+    jobs, errs, wg = golang.chan(1000), golang.chan(), sync.WaitGroup()
+    store = _fanout_store(n)
+    delete = store.pop
+
+    def feeder() -> None:
+        send = jobs.send
+        for key in range(n):
+            send(key)
+        jobs.close()
+
+    def worker() -> None:
+        recv_ = jobs.recv_
+        while True:
+            key, ok = recv_()
+            if not ok:
+                break
+            if delete(key, None) is None:
+                errs.send(KeyError(key))
+        wg.done()
+
+    def closer() -> None:
+        wg.wait()
+        errs.close()
+
+    t0 = perf_counter()
+    wg.add(_FANOUT_WORKERS)
+    for _ in range(_FANOUT_WORKERS):
+        golang.go(worker)
+    golang.go(feeder)
+    golang.go(closer)
+    errors = []
+    while True:
+        err, ok = errs.recv_()
+        if not ok:
+            break
+        errors.append(err)
+    elapsed = perf_counter() - t0
+    _fanout_check(store, errors, n)
+    return elapsed
+
+
+@bench("spawn_threads", "pygolang")
+def spawn_threads_pygolang(impl: str, n: int) -> float:
+    """``go`` n no-op functions counted by a ``sync.WaitGroup``, then wait."""
+    golang, sync = _pygolang()
+    ran = []
+    wg = sync.WaitGroup()
+
+    def job() -> None:
+        ran.append(None)
+        wg.done()
+
+    t0 = perf_counter()
+    for _ in range(n):
+        wg.add(1)
+        golang.go(job)
+    wg.wait()
+    elapsed = perf_counter() - t0
+    _check(len(ran) == n, f"{len(ran)} of {n} functions ran")
+    return elapsed
+
+
+@bench("mutex_uncontended_with", "pygolang")
+def mutex_uncontended_with_pygolang(impl: str, n: int) -> float:
+    """n times ``with mu: count += 1`` on one thread (``sync.Mutex``)."""
+    _, sync = _pygolang()
+    mu = sync.Mutex()
+    count = 0
+    t0 = perf_counter()
+    for _ in range(n):
+        with mu:
+            count += 1
+    elapsed = perf_counter() - t0
+    _check(count == n, f"count {count} != {n}")
+    return elapsed
+
+
+@bench("mutex_uncontended_explicit", "pygolang")
+def mutex_uncontended_explicit_pygolang(impl: str, n: int) -> float:
+    """n times ``lock(); count += 1; unlock()`` on one thread."""
+    _, sync = _pygolang()
+    mu = sync.Mutex()
+    lock, unlock = mu.lock, mu.unlock
+    count = 0
+    t0 = perf_counter()
+    for _ in range(n):
+        lock()
+        count += 1
+        unlock()
+    elapsed = perf_counter() - t0
+    _check(count == n, f"count {count} != {n}")
+    return elapsed
+
+
+@bench("mutex_contended", "pygolang")
+def mutex_contended_pygolang(impl: str, n: int) -> float:
+    """4 threads each do n/4 increments under ``sync.Mutex`` (see mutex_contended)."""
+    _, sync = _pygolang()
+    mu = sync.Mutex()
+    per = n // 4
+    counter = [0]
+
+    def work() -> None:
+        for _ in range(per):
+            with mu:
+                value = counter[0]
+                _switch_point()
+                counter[0] = value + 1
+
+    t0 = perf_counter()
+    _run_threads(*[work] * 4)
+    elapsed = perf_counter() - t0
+    _check(counter[0] == per * 4, f"counter {counter[0]} != {per * 4}")
+    return elapsed
+
+
+@bench("select4", "pygolang")
+def select4_pygolang(impl: str, n: int) -> float:
+    """4 producer threads, one chan(128) each; select until all are closed."""
+    golang, _ = _pygolang()
+    chans = [golang.chan(128) for _ in range(4)]
+    per = n // 4
+
+    def producer(ch, start: int) -> None:
+        send = ch.send
+        for i in range(start, start + per):
+            send(i)
+        ch.close()
+
+    t0 = perf_counter()
+    threads = [threading.Thread(target=producer, args=(ch, k * per)) for k, ch in enumerate(chans)]
+    for t in threads:
+        t.start()
+    cases = [ch.recv_ for ch in chans]
+    total, open_chans = 0, len(cases)
+    select = golang.select
+    while open_chans:
+        index, (value, ok) = select(*cases)
+        if ok:
+            total += value
+        else:
+            cases[index] = golang.nilchan.recv_
+            open_chans -= 1
+    elapsed = perf_counter() - t0
+    for t in threads:
+        t.join()
+    _check_sum(total, per * 4)
+    return elapsed
+
+
+@bench("daisy_threads", "pygolang")
+def daisy_threads_pygolang(impl: str, n: int) -> float:
+    """Daisy chain of n pygolang goroutines (threads) linked by unbuffered chan()."""
+    golang, _ = _pygolang()
+
+    def link(left, right) -> None:
+        left.send(1 + right.recv())
+
+    t0 = perf_counter()
+    leftmost = left = golang.chan()
+    for _ in range(n):
+        right = golang.chan()
+        golang.go(link, left, right)
+        left = right
+    golang.go(right.send, 1)
+    value = leftmost.recv()
+    elapsed = perf_counter() - t0
+    _check(value == n + 1, f"chain returned {value}, expected {n + 1}")
+    return elapsed
 
 
 # ---------------------------------------------------------------- entry point

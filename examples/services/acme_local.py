@@ -216,6 +216,21 @@ class _Tables:
         self.http: dict[tuple[str, str], str] = {}
         self.dns_delay: dict[str, float] = {}
         self.http_delay: dict[str, float] = {}
+        #: How many answers are being held back by a delay right now.
+        self.stalled = 0
+        self.stalled_changed = threading.Condition(self.lock)
+
+    def stall(self, delay: float) -> bool:
+        """Hold an answer back for ``delay`` s; True if a stop released it."""
+        with self.lock:
+            self.stalled += 1
+            self.stalled_changed.notify_all()
+        try:
+            return self.stopping.wait(delay)
+        finally:
+            with self.lock:
+                self.stalled -= 1
+                self.stalled_changed.notify_all()
 
     def lookup_txt(self, name: str) -> tuple[list[str] | None, float]:
         with self.lock:
@@ -239,7 +254,7 @@ class _TxtResolver(BaseResolver):  # type: ignore[misc]  # dnslib is untyped
         qname = request.q.qname
         values, delay = self.tables.lookup_txt(_norm(str(qname)))
         if delay:
-            self.tables.stopping.wait(delay)
+            self.tables.stall(delay)
         if values is None:
             reply.header.rcode = RCODE.NXDOMAIN
         elif request.q.qtype in (QTYPE.TXT, QTYPE.ANY):
@@ -267,7 +282,7 @@ class _ChallengeHandler(QuietHandler):
         body, delay = None, 0.0
         if path.startswith(self.prefix):
             body, delay = self.tables.lookup_http(host, path[len(self.prefix) :])
-        if delay and self.tables.stopping.wait(delay):
+        if delay and self.tables.stall(delay):
             self.close_connection = True
             self.send_text(503, "server shutting down\n")
         elif body is None:
@@ -391,6 +406,13 @@ class AcmeTestbed:
         res.lifetime = lifetime
         res.timeout = lifetime
         return res
+
+    def wait_stalled(self, count: int, timeout: float) -> None:
+        """Wait until ``count`` answers are held back by a delay (for tests)."""
+        tables = self._tables
+        with tables.stalled_changed:
+            if not tables.stalled_changed.wait_for(lambda: tables.stalled >= count, timeout):
+                raise TimeoutError(f"{tables.stalled} of {count} answers stalled after {timeout} s")
 
     # -- domains -------------------------------------------------------------
 

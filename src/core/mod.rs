@@ -13,6 +13,8 @@ pub mod mutex;
 pub mod pool;
 pub mod rwmutex;
 pub mod sema;
+#[cfg(not(loom))]
+mod spin;
 pub mod sync;
 #[cfg(not(loom))]
 pub mod timers;

@@ -27,17 +27,10 @@
 use super::sync::{Arc, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::time::Instant;
-
-/// How many times [`Waiter::park`] yields the CPU before it parks the
-/// thread. A hand-off usually arrives within a few scheduler turns (the
-/// partner thread runs, replies, blocks), and catching it while yielding
-/// saves the futex sleep and wake-up on both sides: on 2 cores an
-/// unbuffered ping-pong between threads went from ~80 to ~3-15 µs per round
-/// trip, and 100 receivers on one channel from 2.3 to 0.75 µs per value.
-/// Yielding (not spinning) leaves the core to whoever can use it.
-const SPIN: usize = 20;
 
 // Fork bookkeeping. These are plain std atomics even under loom: they only
 // change in a forked child, before it starts any thread (so Relaxed is
@@ -147,6 +140,10 @@ enum Slot<R> {
 #[derive(Debug)]
 pub struct Waiter<R> {
     slot: Mutex<Slot<R>>,
+    /// Set (under the slot's lock) when the waiter is completed: what a
+    /// spinning [`Waiter::park`] watches, without taking the lock. A plain
+    /// std atomic also under loom: the models never spin.
+    ready: AtomicBool,
     wake: Wake,
     /// The fork generation and the thread that created the waiter (see the
     /// module docs on `os.fork()`).
@@ -161,6 +158,7 @@ impl<R> Waiter<R> {
     pub fn new(wake: Wake) -> Arc<Self> {
         Arc::new(Waiter {
             slot: Mutex::new(Slot::Waiting),
+            ready: AtomicBool::new(false),
             wake,
             generation: GENERATION.load(Relaxed),
             thread: thread_token(),
@@ -192,7 +190,10 @@ impl<R> Waiter<R> {
             return None;
         }
         let slot = self.slot.lock();
-        matches!(*slot, Slot::Waiting).then_some(Claim { slot })
+        matches!(*slot, Slot::Waiting).then_some(Claim {
+            slot,
+            ready: &self.ready,
+        })
     }
 
     /// Completes the waiter with `result` if it is still waiting; otherwise
@@ -244,12 +245,12 @@ impl<R> Waiter<R> {
     /// returned and taken) or `deadline` passes (`None`; the waiter stays
     /// registered, to be aborted or parked on again). The waiter must have
     /// been made by [`Waiter::for_current_thread`] on this thread.
+    /// How it waits (a short spin first, then the futex) is
+    /// [`spin::wait_briefly`]'s policy.
     pub fn park(&self, deadline: Option<Instant>) -> Option<R> {
-        for _ in 0..SPIN {
-            if let Some(r) = self.take() {
-                return Some(r);
-            }
-            std::thread::yield_now();
+        #[cfg(not(loom))]
+        if super::spin::wait_briefly(|| self.ready.load(Acquire), deadline) {
+            return self.take();
         }
         loop {
             if let Some(r) = self.take() {
@@ -281,12 +282,14 @@ impl<R> Waiter<R> {
 /// A waiter claimed for completion (see [`Waiter::claim`]).
 pub struct Claim<'a, R> {
     slot: MutexGuard<'a, Slot<R>>,
+    ready: &'a AtomicBool,
 }
 
 impl<R> Claim<'_, R> {
     /// Completes the claimed waiter with `result`.
     pub fn fill(mut self, result: R) {
         *self.slot = Slot::Done(result);
+        self.ready.store(true, Release);
     }
 }
 

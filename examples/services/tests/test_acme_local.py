@@ -238,7 +238,7 @@ def test_stop_is_prompt_with_stalled_answers() -> None:
     ]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    bed.wait_stalled(2, timeout=60)  # both requests arrived and are held back
     start = time.monotonic()
     bed.stop()
     assert time.monotonic() - start < 2.0
