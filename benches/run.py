@@ -184,9 +184,7 @@ class Hogs:
             raise RuntimeError(f"hog processes still alive: {alive}")
 
 
-def run_child(
-    workload: str, impl: str, n: int, timeout: float, python: str | None = None
-) -> dict:
+def run_child(workload: str, impl: str, n: int, timeout: float, python: str | None = None) -> dict:
     """Run one measurement in a fresh interpreter and return its JSON result."""
     cmd = [python or sys.executable, str(HERE / "workloads.py"), workload, impl, str(n)]
     try:
