@@ -534,3 +534,24 @@ def test_submodule_is_exported():
 
     assert gocurrent.singleflight is singleflight
     assert "singleflight" in gocurrent.__all__
+
+
+def test_a_plain_fn_returning_a_coroutine_is_awaited():
+    """``lambda: fetch(key)`` with an async fetch: the coroutine it returns
+    is awaited (on the runtime's loop), from do and from do_async."""
+    g = Group()
+    runs = []
+
+    async def fetch(key):
+        runs.append(key)
+        await asyncio.sleep(0.01)
+        return f"value of {key}"
+
+    assert g.do("a", lambda: fetch("a")) == ("value of a", False)
+
+    async def main():
+        return await asyncio.gather(*(g.do_async("b", lambda: fetch("b")) for _ in range(5)))
+
+    results = asyncio.run(asyncio.wait_for(main(), 10))
+    assert results == [("value of b", True)] * 5
+    assert runs == ["a", "b"]

@@ -130,11 +130,16 @@ class Group:
         return shared
 
     def _run(self, c: _Call, key: Hashable, fn: Callable[[], Any]) -> None:
-        """Runs a plain fn for the call (a goroutine's body); never raises."""
+        """Runs a plain fn for the call (a goroutine's body); never raises.
+        A coroutine that fn returns is awaited on the runtime's loop."""
         try:
             val = fn()
         except BaseException as exc:
             self._finish(c, key, None, exc)
+            return
+        if isinstance(val, Coroutine):
+            # (On failure _start ends the call with the error, then raises.)
+            self._start(c, key, fn, val, on_background=True)
         else:
             self._finish(c, key, val, None)
 
@@ -210,7 +215,8 @@ class Group:
         Blocks (releasing the GIL, interruptible by Ctrl-C) while another
         caller's call runs. An exception raised by fn is raised here, in
         every caller that shared the call. A plain fn runs in this thread;
-        a coroutine function runs as a task on the runtime's background
+        a coroutine function (or a coroutine that fn returns, as from
+        ``lambda: fetch(key)``) runs as a task on the runtime's background
         event loop while this thread waits (from a coroutine, use
         ``do_async`` instead). A caller interrupted while waiting leaves;
         the call goes on for the others.
@@ -224,7 +230,9 @@ class Group:
                     except BaseException as exc:
                         self._finish(c, key, None, exc)
                         raise
-                    return val, self._finish(c, key, val, None)
+                    if not isinstance(val, Coroutine):
+                        return val, self._finish(c, key, val, None)
+                    coro = val  # e.g. ``lambda: fetch(key)`` with an async fetch
                 self._start(c, key, fn, coro, on_background=True)
             c.wg.wait()
             if not c.abandoned:
@@ -237,8 +245,9 @@ class Group:
         A coroutine function fn runs in this task when this caller leads
         (cancelling the task abandons the call: the others ask again); a
         plain fn runs as a goroutine (a pool thread) so the event loop is
-        not blocked, and a cancelled caller leaves it running for the
-        others. Waiting is ``await wg.wait_async()``.
+        not blocked (a coroutine it returns, as from ``lambda: fetch(key)``,
+        is awaited on the runtime's loop), and a cancelled caller leaves
+        it running for the others. Waiting is ``await wg.wait_async()``.
         """
         while True:
             c, leader, coro = self._lead(key, fn)
