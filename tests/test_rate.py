@@ -256,7 +256,7 @@ def run_reserve(lim: Limiter, req: Request, max_reserve: int = rate._INF_DURATIO
     r = lim._reserve_n(ns(req.t), req.n, max_reserve)
     assert r.ok == req.ok, (req, r)
     if r.ok:
-        assert d_since(r._time_to_act) == d_since(ns(req.act)), (req, r.time_to_act())
+        assert d_since(r._time_to_act) == d_since(ns(req.act)), (req, r._time_to_act)
     return r
 
 

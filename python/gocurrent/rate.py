@@ -130,11 +130,6 @@ class Reservation:
             return inf
         return _seconds(max(0, self._time_to_act - _now_ns(now)))
 
-    def time_to_act(self) -> float:
-        """When the reserved events may happen, on the ``time.monotonic()``
-        clock (meaningless when not ok)."""
-        return self._time_to_act / _SECOND
-
     def cancel(self, now: float | None = None) -> None:
         """Says the events will not happen (Go's ``Cancel``/``CancelAt``):
         gives the tokens back, as far as later reservations allow, so that
