@@ -304,6 +304,10 @@ class Limiter:
             burst, limit = self._burst, self._limit
         if n > burst and limit != inf:
             raise ValueError(f"rate: Wait(n={n}) exceeds limiter's burst {burst}")
+        if ctx is not None and not all(
+            callable(getattr(ctx, m, None)) for m in ("done", "err", "deadline")
+        ):
+            raise TypeError(f"rate: ctx must be a context.Context, not {type(ctx).__name__}")
         if ctx is not None and ctx.err() is not None:
             _raise_ctx_err(ctx)
         wait_limit = _INF_DURATION
