@@ -14,6 +14,13 @@ It speaks HTTP/1.1 with keep-alive, with either client:
   goroutine, sized to the goroutine pool, like Go's ``http.Client`` with its
   idle-connection pool.
 
+Against a rate-limited API, give the client a ``gocurrent.rate.Limiter``
+(shared by every goroutine: each request first waits for its token, Go's
+``limiter.Wait(ctx)``) and a number of retries: a ``429 Too Many
+Requests`` is retried after its ``Retry-After``, with capped exponential
+backoff and jitter, and only a key still refused after the last retry
+fails.
+
 ``Spinner`` is the Fastly CLI's ``text.Spinner`` drawn with ``rich``: a live
 spinner and message in a terminal and in Jupyter (with ipywidgets), one final
 line when the output is a file or a pipe. ``message()`` only stores the text
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +49,7 @@ __all__ = [
     "APIError",
     "KVClient",
     "Paginator",
+    "Retry",
     "Spinner",
     "add_arguments",
     "kv_store",
@@ -58,14 +67,50 @@ class APIError(Exception):
         self.status = status
 
 
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the HTTP-date form is not used here)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class Retry:
+    """How 429 answers are retried: at most ``attempts`` more times, after
+    ``max(Retry-After, backoff)`` where backoff doubles from ``base`` up
+    to ``cap`` seconds, with jitter (so retries do not come back in step)."""
+
+    attempts: int = 8
+    base: float = 0.05
+    cap: float = 2.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        backoff = min(self.cap, self.base * 2**attempt)
+        backoff = random.uniform(backoff / 2, backoff)
+        return max(retry_after or 0.0, backoff)
+
+
 class KVClient:
     """A client of the Fastly-KV-store-shaped API at ``api`` (http or https)."""
 
     def __init__(
-        self, api: str, token: str, pool_size: int = 100, client: str = "http.client"
+        self,
+        api: str,
+        token: str,
+        pool_size: int = 100,
+        client: str = "http.client",
+        *,
+        limiter: Any = None,
+        retry: Retry | None = None,
     ) -> None:
         if client not in ("urllib3", "http.client"):
             raise ValueError(f"unknown client {client!r}")
+        from gocurrent import atomic
+
+        self.limiter = limiter  # a gocurrent.rate.Limiter shared by all goroutines
+        self.retry = retry  # None: a 429 is an error at once
+        self.retries = atomic.Uint64()  # 429 answers retried so far
         self.api = api.rstrip("/")
         self.headers = {"Fastly-Key": token, "Accept": "application/json"}
         self.client = client
@@ -105,17 +150,34 @@ class KVClient:
         return conn
 
     def request(self, method: str, path: str) -> tuple[int, bytes]:
-        """One request; returns (status, body). Raises APIError if no answer."""
-        path = self._base + path
+        """One request; returns (status, body). Raises APIError if no answer.
+
+        With a limiter, first waits (blocking this goroutine) for a token;
+        with a retry policy, a 429 answer is retried after its Retry-After
+        (and backoff) until the attempts run out; the last answer is
+        returned."""
+        attempt = 0
+        while True:
+            if self.limiter is not None:
+                self.limiter.wait()
+            status, retry_after, body = self._send(method, self._base + path)
+            if status != 429 or self.retry is None or attempt >= self.retry.attempts:
+                return status, body
+            self.retries.add(1)
+            time.sleep(self.retry.delay(attempt, retry_after))
+            attempt += 1
+
+    def _send(self, method: str, path: str) -> tuple[int, float | None, bytes]:
         try:
             if self.client == "urllib3":
                 resp = self._pool.urlopen(method, path, headers=self.headers)
-                return resp.status, resp.data
+                return resp.status, _retry_after(resp.headers.get("Retry-After")), resp.data
             conn = self._conn()
             try:
                 conn.request(method, path, headers=self.headers)
                 resp2 = conn.getresponse()
-                return resp2.status, resp2.read()
+                body = resp2.read()
+                return resp2.status, _retry_after(resp2.getheader("Retry-After")), body
             except (OSError, http.client.HTTPException):
                 conn.close()  # reconnect on the next call
                 raise
@@ -205,7 +267,9 @@ class Spinner:
     the display then shows the rate, and a bar when ``total`` is known.
     """
 
-    def __init__(self, out: TextIO | None = None, total: int | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, total: int | None = None, retries: Any = None
+    ) -> None:
         from rich.console import Console
         from rich.live import Live
         from rich.spinner import Spinner as RichSpinner
@@ -213,6 +277,7 @@ class Spinner:
         self._text = ""
         self._count = 0
         self._total = total
+        self._retries = retries  # an atomic counter of retried requests, shown when set
         self._started_at = time.perf_counter()
         self._spinner = RichSpinner("dots", style="cyan")
         self._console = Console(file=out) if out is not None else Console()
@@ -232,6 +297,8 @@ class Spinner:
         if self._total:
             row.append(ProgressBar(total=self._total, completed=self._count, width=30))
         row.append(f"{self._count / elapsed:,.0f} keys/s")
+        if self._retries is not None:
+            row.append(f"{self._retries.load():,} retries")
         grid.add_row(*row)
         return grid
 
@@ -289,6 +356,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="local server: RNG seed")
     parser.add_argument(
+        "--server-rate-limit",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="local server: answer 429 (Retry-After) over R requests/s (0: no limit)",
+    )
+    parser.add_argument(
+        "--server-burst",
+        type=int,
+        default=None,
+        metavar="B",
+        help="local server: the rate limit's bucket size (default R/10)",
+    )
+    parser.add_argument(
         "--client",
         choices=["http.client", "urllib3"],
         default="http.client",
@@ -312,13 +393,14 @@ class Target:
 
 
 @contextmanager
-def kv_store(args: argparse.Namespace) -> Iterator[Target]:
+def kv_store(args: argparse.Namespace, **client_options: Any) -> Iterator[Target]:
     """The store to empty: ``--api`` if given, else a local server (own process)
-    seeded with ``--keys`` keys; the server is stopped on exit."""
+    seeded with ``--keys`` keys; the server is stopped on exit.
+    ``client_options`` go to KVClient (``limiter=``, ``retry=``)."""
     if args.api:
         if not args.token:
             raise SystemExit("--api needs --token")
-        client = KVClient(args.api, args.token, args.pool, args.client)
+        client = KVClient(args.api, args.token, args.pool, args.client, **client_options)
         try:
             yield Target(client, args.store)
         finally:
@@ -328,11 +410,18 @@ def kv_store(args: argparse.Namespace) -> Iterator[Target]:
     from examples.services.kvstore import KVStoreServer
 
     with KVStoreServer(
-        latency_ms=args.latency_ms, failure_rate=args.failure_rate, seed=args.seed
+        latency_ms=args.latency_ms,
+        failure_rate=args.failure_rate,
+        seed=args.seed,
+        rate_limit=args.server_rate_limit,
+        rate_burst=args.server_burst,
     ) as kv:
         kv.seed(args.store, args.keys)
-        print(f"Local KV store at {kv.url}: store {args.store!r} has {args.keys:,} keys")
-        client = KVClient(kv.url, kv.token, args.pool, args.client)
+        limit = ""
+        if args.server_rate_limit:
+            limit = f", limited to {args.server_rate_limit:,g} requests/s"
+        print(f"Local KV store at {kv.url}: store {args.store!r} has {args.keys:,} keys{limit}")
+        client = KVClient(kv.url, kv.token, args.pool, args.client, **client_options)
         try:
             yield Target(client, args.store, kv, args.keys)
         finally:

@@ -13,8 +13,21 @@ When ``errors_ch`` is full anyway the error is dropped (``select`` with
 them, so every key left in the store is accounted for. The spinner and the
 final keys/s are the same as in bulk_delete.py.
 
+Real APIs limit the request rate and answer ``429 Too Many Requests`` over
+it. ``--rate R --burst B`` paces the pool with ONE ``rate.Limiter`` shared
+by every goroutine (Go's golang.org/x/time/rate): each request first
+``limiter.wait()``s for its token, so the pool of 100 never exceeds R
+requests/s however fast the API answers. A 429 that happens anyway is
+retried after its ``Retry-After`` with capped exponential backoff
+(``--retries N`` times); a key still refused after that fails and is
+reported as any other. The spinner shows the rate and the retries.
+``--server-rate-limit R`` limits the local server::
+
+    python examples/bulk_delete_update.py --server-rate-limit 2000 --rate 2000 --burst 100
+
 Run: ``python examples/bulk_delete_update.py [--keys N] [--pool N]
-[--max-errors N] [--failure-rate F]`` (or ``--api URL --token T``).
+[--max-errors N] [--failure-rate F] [--rate R --burst B [--retries N]]``
+(or ``--api URL --token T``).
 """
 
 from __future__ import annotations
@@ -23,8 +36,8 @@ import argparse
 import sys
 import time
 
-from _kv import APIError, KVClient, Spinner, add_arguments, kv_store, report_rate
-from gocurrent import Chan, Mutex, WaitGroup, atomic, go, select
+from _kv import APIError, KVClient, Retry, Spinner, add_arguments, kv_store, report_rate
+from gocurrent import Chan, Mutex, WaitGroup, atomic, go, rate, select
 
 
 class DeleteError(Exception):
@@ -147,10 +160,22 @@ def delete_all_kv_store_keys(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="requests per second, all goroutines (0: no limit)"
+    )
+    parser.add_argument("--burst", type=int, default=None, help="the limiter's burst (R/20)")
+    parser.add_argument("--retries", type=int, default=8, help="retries of a 429 answer")
     args = parser.parse_args(argv)
 
-    with kv_store(args) as target:
-        spinner = Spinner(total=target.total)
+    # One limiter for the whole pool: 100 goroutines share R requests/s.
+    limiter = None
+    if args.rate > 0:
+        limiter = rate.Limiter(args.rate, args.burst or max(1, int(args.rate / 20)))
+    retry = Retry(attempts=args.retries) if args.retries > 0 else None
+    with kv_store(args, limiter=limiter, retry=retry) as target:
+        limited = limiter is not None or args.server_rate_limit > 0
+        retries = target.client.retries
+        spinner = Spinner(total=target.total, retries=retries if limited else None)
         spinner.start()
         spinner.message("Deleting keys...")
         deleted = atomic.Uint64()
@@ -180,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
             spinner.stop()
             print(f"\nSUCCESS: Deleted all keys from KV Store '{target.store_id}'")
         report_rate(deleted.load(), time.perf_counter() - start)
+        if limited:
+            pace = f"at most {args.rate:,g} requests/s" if limiter else "no client limit"
+            print(f"Retried (429 Too Many Requests): {retries.load():,} ({pace})")
         print(f"Keys left in the store: {target.count_left():,}")
     return status
 

@@ -29,7 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_class::<py::chan::Chan>()?;
     m.add_class::<py::awaitable::Awaitable>()?;
-    m.add("nilchan", py::chan::Chan::nil())?;
+    m.add("nilchan", py::chan::Chan::nil_object(py)?)?;
     m.add(
         "ChanClosedError",
         py.get_type::<py::chan::ChanClosedError>(),

@@ -696,6 +696,57 @@ def test_errgroup(fn: Any, n: Any, ctx: Any, args: list[Any]) -> None:
     attempt(errgroup.with_context, ctx)
 
 
+@SETTINGS
+@given(key=junk, fn=junk)
+def test_singleflight(key: Any, fn: Any) -> None:
+    from gocurrent import singleflight
+
+    g = singleflight.Group()
+    attempt(g.do, key, fn)  # fn's own TypeError (len(), type()) is allowed
+    kind, ch = attempt(g.do_chan, key, fn)
+    if kind == "ok":
+        r = ch.recv(timeout=2)
+        assert isinstance(r, singleflight.Result)
+    attempt(g.forget, key)
+
+    async def main() -> None:
+        kind, aw = attempt(g.do_async, key, fn)
+        if kind == "ok":
+            await await_bounded(aw)
+
+    asyncio.run(main())
+    assert not g._calls  # nothing left in flight
+
+
+@SETTINGS
+@given(r=junk, b=junk, n=junk, now=junk, ctx=junk, t=bounded_timeouts)
+def test_rate(r: Any, b: Any, n: Any, now: Any, ctx: Any, t: Any) -> None:
+    from gocurrent import rate
+
+    attempt(rate.every, r)
+    kind, lim = attempt(rate.Limiter, r, b)
+    if kind == "raised":
+        lim = rate.Limiter(1000, 5)
+    attempt(lim.allow_n, n, now)
+    attempt(lim.tokens, now)
+    kind, res = attempt(lim.reserve_n, n, now)
+    if kind == "ok":
+        attempt(res.delay_from, now)
+        attempt(res.cancel, now)
+    attempt(lim.set_limit, r, now)
+    attempt(lim.set_burst, b, now)
+    # Bounded: a wait beyond the timeout fails at once.
+    attempt(lim.wait, n, ctx=ctx, timeout=t)
+    attempt(lim.wait, 1, ctx=ctx, timeout=t)
+
+    async def main() -> None:
+        kind, aw = attempt(lim.wait_async, n, ctx=ctx, timeout=t)
+        if kind == "ok":
+            await await_bounded(aw)
+
+    asyncio.run(main())
+
+
 def test_everything_public_was_exercised() -> None:
     """A new public name must get its bad-input test here."""
     covered = {
@@ -723,5 +774,7 @@ def test_everything_public_was_exercised() -> None:
         "context",
         "errgroup",
         "ErrGroup",
+        "singleflight",
+        "rate",
     }
     assert set(gocurrent.__all__) <= covered, set(gocurrent.__all__) - covered

@@ -95,6 +95,35 @@ s.release(2)
 assert s.try_acquire(2)
 """,
     ),
+    "singleflight.do": (
+        """
+g = singleflight.Group()
+entered, release = threading.Event(), threading.Event()
+out = []
+def slow():
+    entered.set(); release.wait(); return 'v'
+go(lambda: out.append(g.do('k', slow)))
+entered.wait()
+""",
+        "g.do('k', lambda: 'mine')",
+        """
+# The interrupted duplicate left; the call goes on for its leader.
+release.set()
+deadline = time.monotonic() + 5
+while not out and time.monotonic() < deadline:
+    time.sleep(0.01)
+assert out == [('v', True)], out
+assert g.do('k', lambda: 2) == (2, False)
+""",
+    ),
+    "rate.wait": (
+        "lim = rate.Limiter(0.1, 1); assert lim.allow()",
+        "lim.wait()",
+        """
+# The interrupted wait gave its token back: no token is owed.
+assert lim.tokens() > -0.5, lim.tokens()
+""",
+    ),
 }
 
 

@@ -9,7 +9,7 @@ import time
 
 import gocurrent
 import pytest
-from gocurrent import Chan, Ticker, Timer, after, after_func, go, select, tick
+from gocurrent import Chan, Ticker, Timer, after, after_func, go, nilchan, select, tick
 
 
 def nothing_within(ch: Chan, seconds: float) -> bool:
@@ -81,8 +81,9 @@ def test_tick_delivers_every_period():
 def test_tick_drops_ticks_for_a_slow_receiver():
     ch = tick(0.02)
     time.sleep(0.25)  # about 12 periods without receiving
-    # Only one tick is kept; the others were dropped, as Go does.
-    assert len(ch) == 1
+    # Only one tick is kept; the others were dropped, as Go does (and, as
+    # in Go 1.23, the channel reports len 0 even then).
+    assert len(ch) == 0
     first = ch.recv(timeout=0)
     assert time.monotonic() - first < 0.25
     second = ch.recv(timeout=5)
@@ -101,7 +102,8 @@ def test_tick_non_positive_interval(seconds):
 def test_timer_fires_once_on_c():
     t = Timer(0.03)
     assert t.c is t.c
-    assert t.c.cap == 1
+    assert t.c.cap == 0  # Go 1.23: a timer's channel reports cap 0 and len 0
+    assert len(t.c) == 0
     v = t.c.recv(timeout=5)
     assert isinstance(v, float)
     assert nothing_within(t.c, 0.1)
@@ -118,9 +120,8 @@ def test_timer_stop_after_fire_unreceived_returns_true_and_drains():
     # Go 1.23: a fired value nobody received is taken back by stop().
     t = Timer(0.01)
     time.sleep(0.1)
-    assert len(t.c) == 1
+    assert len(t.c) == 0  # fired and unreceived, yet len 0 as in Go 1.23
     assert t.stop() is True
-    assert len(t.c) == 0
     assert nothing_within(t.c, 0.05)
     assert t.stop() is False
 
@@ -169,9 +170,10 @@ def test_timer_reset_of_stopped_timer_rearms():
 
 def test_timer_zero_fires_at_once_and_stop_takes_it_back():
     t = Timer(0)
-    assert len(t.c) == 1
-    assert t.stop() is True
     assert len(t.c) == 0
+    assert t.stop() is True  # it had fired: stop took the value back
+    with pytest.raises(TimeoutError):
+        t.c.recv(timeout=0)
     t2 = Timer(-1)
     assert isinstance(t2.c.recv(timeout=0), float)
     assert t2.reset(0) is False  # received already: nothing prevented
@@ -280,7 +282,7 @@ def test_ticker_ticks_until_stopped():
 def test_ticker_drops_ticks_for_a_slow_receiver():
     tk = Ticker(0.02)
     time.sleep(0.25)
-    assert len(tk.c) == 1
+    assert len(tk.c) == 0 and tk.c.cap == 0  # Go 1.23
     tk.c.recv(timeout=0)
     with pytest.raises(TimeoutError):
         tk.c.recv(timeout=0)
@@ -332,7 +334,7 @@ def test_ticker_in_a_for_loop_with_select():
 def test_after_func_runs_fn_as_a_goroutine():
     ran: Chan[str] = Chan(1)
     t = after_func(0.03, lambda: ran.send(threading.current_thread().name))
-    assert t.c is None
+    assert t.c is nilchan  # Go's nil channel: a disabled select case
     name = ran.recv(timeout=5)
     assert name != threading.current_thread().name
     assert t.stop() is False  # it ran: nothing prevented
@@ -514,3 +516,39 @@ def test_timers_work_in_a_forked_child(python_run):
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["0", "True"]
+
+
+# ---- Go 1.23: timer channels report len 0 and cap 0; after_func's .c is nil --
+
+
+def test_after_and_tick_channels_report_len_and_cap_zero():
+    a = after(0)
+    assert (len(a), a.cap) == (0, 0)
+    assert isinstance(a.recv(timeout=5), float)  # yet the value is there
+    tk = tick(0.01)
+    time.sleep(0.05)
+    assert (len(tk), tk.cap) == (0, 0)
+    assert isinstance(tk.recv(timeout=5), float)
+    assert "cap=0 len=0" in repr(tk)
+    t = Ticker(0.01)
+    assert (len(t.c), t.c.cap) == (0, 0)
+    t.stop()
+    # Ordinary channels are unchanged.
+    c: Chan[int] = Chan(3)
+    c.send(1)
+    assert (len(c), c.cap) == (1, 3)
+
+
+def test_after_func_timer_c_is_nilchan_usable_as_a_disabled_case():
+    t = after_func(10, lambda: None)
+    try:
+        assert t.c is nilchan and t.c is gocurrent.nilchan
+        assert (len(t.c), t.c.cap, t.c.closed) == (0, 0, False)
+        assert "func" in repr(t)
+        # A select case on it is never ready: the other case wins.
+        i, v = select(t.c.recv, after(0.01).recv, timeout=5)
+        assert i == 1 and isinstance(v, float)
+        i, _ = select(t.c.recv, default=True)
+        assert i == -1
+    finally:
+        assert t.stop() is True

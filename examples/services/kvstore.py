@@ -26,7 +26,14 @@ Endpoints (all of them require the header ``Fastly-Key: <token>``, else 401):
     Delete one key: 204 on success, 404 if absent, 500 (key kept) when the
     key is in ``fail_keys`` or when the random ``failure_rate`` strikes.
 
-Admin endpoints (not slowed down by ``latency_ms``):
+Rate limit (off by default; ``--rate-limit R [--rate-burst B]`` or
+``KVStoreServer(rate_limit=R, rate_burst=B)``): as real APIs do, each token
+(``Fastly-Key``) gets a token bucket of B requests refilled at R per
+second; an API request finding it empty answers ``429 Too Many Requests``
+with ``Retry-After: <seconds>`` (whole seconds, as HTTP defines it, at
+least 1) and does nothing. Rejected requests take no token.
+
+Admin endpoints (not slowed down by ``latency_ms`` nor rate limited):
 
 ``POST /admin/seed?store=ID&count=N&prefix=key-&start=0``
     Create N keys ``{prefix}{i:06d}`` for ``i`` in ``start .. start+N-1``
@@ -44,7 +51,7 @@ bodies must carry ``Content-Length``; chunked uploads get 501.
 Run it standalone::
 
     python examples/services/kvstore.py --port 8080 --latency-ms 2 \
-        --failure-rate 0.01 --preload mystore=100000
+        --failure-rate 0.01 --preload mystore=100000 --rate-limit 2000
 
 or from Python with :class:`KVStoreServer`, which starts it as a subprocess on
 an ephemeral port (the child prints its port as the first line of stdout).
@@ -61,6 +68,7 @@ import binascii
 import bisect
 import contextlib
 import json
+import math
 import os
 import random
 import signal
@@ -68,6 +76,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
@@ -190,6 +199,7 @@ class Response:
     status: int
     body: bytes = b""
     content_type: str = "application/json"
+    headers: dict[str, str] | None = None
 
     @classmethod
     def json(cls, status: int, payload: Any) -> Response:
@@ -213,6 +223,7 @@ class Stats:
     deleted: int = 0
     delete_failures: int = 0
     delete_not_found: int = 0
+    rate_limited: int = 0
 
 
 def _encode_cursor(key: str) -> str:
@@ -233,6 +244,10 @@ class KVStoreApp:
             answers 500 and leaves the key in place.
         fail_keys: keys whose DELETE always answers 500.
         seed: seed of the random generator behind ``failure_rate``.
+        rate_limit: API requests per second allowed per token (0: no limit).
+        rate_burst: size of each token's bucket (default: a tenth of a
+            second's worth, at least 1).
+        clock: the time source of the rate limit (``time.monotonic``).
     """
 
     def __init__(
@@ -241,15 +256,40 @@ class KVStoreApp:
         failure_rate: float = 0.0,
         fail_keys: Iterable[str] = (),
         seed: int | None = None,
+        rate_limit: float = 0.0,
+        rate_burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError(f"failure_rate must be within 0..1, got {failure_rate}")
+        if rate_limit < 0 or (rate_burst is not None and rate_burst < 1):
+            raise ValueError("rate_limit must be >= 0 and rate_burst >= 1")
+        self.rate_limit = rate_limit
+        self.rate_burst = rate_burst if rate_burst is not None else max(1, int(rate_limit / 10))
+        self.clock = clock
+        # token -> [tokens in the bucket, when that was computed]
+        self._buckets: dict[str, list[float]] = {}
         self.token = token
         self.failure_rate = failure_rate
         self.fail_keys = frozenset(fail_keys)
         self.rng = random.Random(seed)
         self.stores: dict[str, Store] = {}
         self.stats = Stats()
+
+    def _throttle(self, token: str) -> float:
+        """Takes one request from ``token``'s bucket: 0.0 when allowed,
+        else the seconds until the bucket holds a request again."""
+        now = self.clock()
+        bucket = self._buckets.get(token)
+        if bucket is None:
+            bucket = self._buckets[token] = [float(self.rate_burst), now]
+        tokens = min(float(self.rate_burst), bucket[0] + (now - bucket[1]) * self.rate_limit)
+        bucket[1] = now
+        if tokens >= 1.0:
+            bucket[0] = tokens - 1.0
+            return 0.0
+        bucket[0] = tokens
+        return (1.0 - tokens) / self.rate_limit
 
     @staticmethod
     def is_admin(path: str) -> bool:
@@ -267,6 +307,15 @@ class KVStoreApp:
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
             if path.startswith(API_PREFIX):
+                if self.rate_limit:
+                    wait = self._throttle(headers["fastly-key"])
+                    if wait:
+                        self.stats.rate_limited += 1
+                        response = Response.error(
+                            429, "Too many requests", f"rate limit {self.rate_limit:g}/s"
+                        )
+                        response.headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+                        return response
                 return self._api(method, path[len(API_PREFIX) :], query, body)
             if self.is_admin(path):
                 return self._admin(method, path, query)
@@ -374,6 +423,8 @@ def _render(response: Response, keep_alive: bool) -> bytes:
     if status != 204 and status >= 200:
         lines.append(f"Content-Type: {response.content_type}")
         lines.append(f"Content-Length: {len(response.body)}")
+    if response.headers:
+        lines.extend(f"{name}: {value}" for name, value in response.headers.items())
     if not keep_alive:
         lines.append("Connection: close")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -545,6 +596,20 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=None, help="RNG seed")
     p.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="API requests per second per token; over it: 429 with Retry-After (0: off)",
+    )
+    p.add_argument(
+        "--rate-burst",
+        type=int,
+        default=None,
+        metavar="B",
+        help="token bucket size of the rate limit (default: R/10, at least 1)",
+    )
+    p.add_argument(
         "--fail-keys",
         default="",
         help="keys whose DELETE always fails: 'a,b,c' or '@file' (one per line)",
@@ -574,6 +639,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         failure_rate=args.failure_rate,
         fail_keys=_parse_fail_keys(args.fail_keys),
         seed=args.seed,
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
     )
     for spec in args.preload:
         store_id, _, count = spec.partition("=")
@@ -638,6 +705,9 @@ class KVStoreServer:
         fail_keys: keys whose DELETE always answers 500.
         token: the ``Fastly-Key`` value the server requires.
         seed: seed of the server's random generator.
+        rate_limit: API requests per second per token, over which the
+            server answers 429 with ``Retry-After`` (0: no limit).
+        rate_burst: the rate limit's bucket size (default R/10, at least 1).
         host: listen address (keep it on loopback).
         startup_timeout: seconds to wait for the child to report its port.
         access_log: make the child log each request to stderr.
@@ -654,9 +724,13 @@ class KVStoreServer:
         host: str = "127.0.0.1",
         startup_timeout: float = 15.0,
         access_log: bool = False,
+        rate_limit: float = 0.0,
+        rate_burst: int | None = None,
     ) -> None:
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError(f"failure_rate must be within 0..1, got {failure_rate}")
+        self.rate_limit = rate_limit
+        self.rate_burst = rate_burst
         self.latency_ms = latency_ms
         self.failure_rate = failure_rate
         self.fail_keys = tuple(fail_keys)
@@ -704,6 +778,10 @@ class KVStoreServer:
         ]
         if self.seed_value is not None:
             cmd += ["--seed", str(self.seed_value)]
+        if self.rate_limit:
+            cmd += ["--rate-limit", repr(float(self.rate_limit))]
+            if self.rate_burst is not None:
+                cmd += ["--rate-burst", str(self.rate_burst)]
         cmd.append("--access-log" if self.access_log else "--quiet")
         if self.fail_keys:
             fd, self._fail_file = tempfile.mkstemp(prefix="kvstore-fail-", text=True)

@@ -4,7 +4,7 @@ Goroutines (``go``), channels (``Chan``, ``nilchan``), ``select``, timers
 (``after``, ``tick``, ``Timer``, ``Ticker``, ``after_func``), Go's sync
 primitives (``WaitGroup``, ``Mutex``, ``RWMutex``, ``Cond``, ``Once``,
 ``Map``, ``Semaphore``), ``ErrGroup`` and the submodules ``atomic``,
-``context`` and ``errgroup``; every blocking call
+``context``, ``errgroup``, ``singleflight`` and ``rate``; every blocking call
 releases the GIL, stays interruptible by Ctrl-C, and has an ``*_async`` twin
 that works on the same objects from asyncio coroutines.
 """
@@ -57,8 +57,10 @@ __all__ = [
     "nilchan",
     "once_func",
     "once_value",
+    "rate",
     "select",
     "select_async",
+    "singleflight",
     "tick",
 ]
 
@@ -80,7 +82,7 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
         _runtime.spawn_coroutine(coro)
 
 
-# Submodules whose names live there (``from gocurrent import context, errgroup``).
-from . import context, errgroup  # noqa: E402
+# Submodules whose names live there (``from gocurrent import context, rate``).
+from . import context, errgroup, rate, singleflight  # noqa: E402
 
 ErrGroup = errgroup.Group

@@ -343,8 +343,9 @@ class Timer:
 
     def __new__(cls, seconds: float, /) -> Timer: ...
     @property
-    def c(self) -> Chan[float] | None:
-        """The channel on which the firing time is delivered (None for an after_func timer)."""
+    def c(self) -> Chan[float]:
+        """The channel on which the firing time is delivered (``nilchan`` for an
+        after_func timer). As in Go 1.23, it reports ``len`` 0 and ``cap`` 0."""
     def stop(self) -> bool:
         """Stops the timer; True if that prevented a value from being received."""
     def reset(self, seconds: float, /) -> bool:

@@ -114,6 +114,7 @@ EXAMPLES: list[tuple[str, str, list[str], list[str]]] = [
     ("sync_map", "sync.Map: its two use cases", [], []),
     ("cond_signal", "sync.Cond: one waiter", [], []),
     ("cond_broadcast", "sync.Cond: Signal, then Broadcast", [], []),
+    ("cache_stampede", "singleflight: a cache stampede, one backend call per key", [], []),
     ("bulk_delete", "Bulk deletion (original)", ["--keys", "20000"], ["--keys", "3000"]),
     (
         "bulk_delete_update",

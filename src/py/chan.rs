@@ -41,6 +41,9 @@ fn closed_error(msg: &'static str) -> PyErr {
 pub struct Chan {
     /// `None` for `nilchan`, which is never ready.
     inner: Option<Core>,
+    /// A timer's or ticker's channel: as in Go 1.23, `len` and `cap`
+    /// report 0 (its one-value buffer is an implementation detail).
+    timer: bool,
 }
 
 /// What a case does.
@@ -284,7 +287,18 @@ fn nil_error() -> PyErr {
 
 impl Chan {
     pub fn nil() -> Chan {
-        Chan { inner: None }
+        Chan {
+            inner: None,
+            timer: false,
+        }
+    }
+
+    /// The module's `nilchan` object (one for the process), for bindings
+    /// that hand out a nil channel (an `after_func` timer's `.c`).
+    pub fn nil_object(py: Python<'_>) -> PyResult<Py<Chan>> {
+        static NIL: PyOnceLock<Py<Chan>> = PyOnceLock::new();
+        NIL.get_or_try_init(py, || Py::new(py, Chan::nil()))
+            .map(|c| c.clone_ref(py))
     }
 
     /// The core channel (`None` for `nilchan`), for other bindings that
@@ -296,7 +310,19 @@ impl Chan {
     /// A Python channel over a core channel that Rust also holds (a
     /// timer's channel, a context's done channel).
     pub fn from_core(inner: Core) -> Chan {
-        Chan { inner: Some(inner) }
+        Chan {
+            inner: Some(inner),
+            timer: false,
+        }
+    }
+
+    /// A timer's or ticker's channel over its core channel: reports `len`
+    /// and `cap` 0, as Go 1.23's timer channels do.
+    pub fn timer_chan(inner: Core) -> Chan {
+        Chan {
+            inner: Some(inner),
+            timer: true,
+        }
     }
 }
 
@@ -308,6 +334,7 @@ impl Chan {
         let Some(cap) = cap else {
             return Ok(Chan {
                 inner: Some(Arc::new(core::Chan::new(0))),
+                timer: false,
             });
         };
         if cap.is_instance_of::<pyo3::types::PyBool>()
@@ -328,6 +355,7 @@ impl Chan {
         }
         Ok(Chan {
             inner: Some(Arc::new(core::Chan::new(cap))),
+            timer: false,
         })
     }
 
@@ -397,9 +425,12 @@ impl Chan {
         }
     }
 
-    /// The number of buffered values.
+    /// The number of buffered values (0 for a timer's channel, as in Go).
     fn __len__(&self) -> usize {
-        self.inner.as_ref().map_or(0, |c| c.len())
+        match &self.inner {
+            Some(c) if !self.timer => c.len(),
+            _ => 0,
+        }
     }
 
     /// A channel is always true, even when empty (unlike a container).
@@ -407,10 +438,14 @@ impl Chan {
         true
     }
 
-    /// The capacity of the buffer (0: unbuffered).
+    /// The capacity of the buffer (0: unbuffered; 0 for a timer's
+    /// channel, as in Go).
     #[getter]
     fn cap(&self) -> usize {
-        self.inner.as_ref().map_or(0, |c| c.cap())
+        match &self.inner {
+            Some(c) if !self.timer => c.cap(),
+            _ => 0,
+        }
     }
 
     /// True once the channel has been closed.
@@ -508,7 +543,12 @@ impl Chan {
             None => "nilchan".to_string(),
             Some(c) => {
                 let closed = if c.is_closed() { " closed" } else { "" };
-                format!("<Chan cap={} len={}{}>", c.cap(), c.len(), closed)
+                let (cap, len) = if self.timer {
+                    (0, 0)
+                } else {
+                    (c.cap(), c.len())
+                };
+                format!("<Chan cap={cap} len={len}{closed}>")
             }
         }
     }

@@ -219,17 +219,18 @@ fn start_once(py: Python<'_>, cell: &Cell, secs: f64) -> PyResult<bool> {
 
 fn new_chan(py: Python<'_>) -> PyResult<(Arc<core::Chan<Value>>, Py<Chan>)> {
     let core = Arc::new(core::Chan::new(1));
-    let chan = Py::new(py, Chan::from_core(core.clone()))?;
+    let chan = Py::new(py, Chan::timer_chan(core.clone()))?;
     Ok((core, chan))
 }
 
 /// Go's `time.Timer`: `Timer(seconds)` sends the firing time
 /// (`time.monotonic()`) on `.c` once; `after_func(seconds, fn)` makes one
-/// that runs `fn` as a goroutine instead (its `.c` is None).
+/// that runs `fn` as a goroutine instead (its `.c` is `nilchan`, as Go's
+/// is a nil channel).
 #[pyclass(frozen, module = "gocurrent", name = "Timer")]
 pub struct Timer {
     cell: Cell,
-    c: Option<Py<Chan>>,
+    c: Py<Chan>,
 }
 
 #[pymethods]
@@ -241,17 +242,14 @@ impl Timer {
         let (core, chan) = new_chan(py)?;
         let cell = TimerCell::new(Target::Chan(Arc::downgrade(&core)));
         start_once(py, &cell, secs)?;
-        Ok(Timer {
-            cell,
-            c: Some(chan),
-        })
+        Ok(Timer { cell, c: chan })
     }
 
-    /// The channel on which the firing time is delivered (None for an
-    /// `after_func` timer).
+    /// The channel on which the firing time is delivered (`nilchan` for
+    /// an `after_func` timer).
     #[getter]
-    fn c(&self, py: Python<'_>) -> Option<Py<Chan>> {
-        self.c.as_ref().map(|c| c.clone_ref(py))
+    fn c(&self, py: Python<'_>) -> Py<Chan> {
+        self.c.clone_ref(py)
     }
 
     /// Stops the timer. True if that prevented a value from being received
@@ -276,7 +274,11 @@ impl Timer {
         } else {
             "stopped"
         };
-        let kind = if self.c.is_some() { "" } else { " func" };
+        let kind = if self.c.get().core().is_some() {
+            ""
+        } else {
+            " func"
+        };
         format!("<Timer{kind} {state}>")
     }
 }
@@ -373,7 +375,7 @@ pub fn tick(py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<Py<Chan>> {
 }
 
 /// Runs `fn()` as a goroutine after `seconds`; returns its Timer (whose
-/// `.c` is None; `stop()` returns True if it prevented the call).
+/// `.c` is `nilchan`; `stop()` returns True if it prevented the call).
 #[pyfunction]
 #[pyo3(signature = (seconds, fn_, /))]
 pub fn after_func(
@@ -390,7 +392,10 @@ pub fn after_func(
     }
     let cell = TimerCell::new(Target::Func(fn_.clone().unbind()));
     start_once(py, &cell, secs)?;
-    Ok(Timer { cell, c: None })
+    Ok(Timer {
+        cell,
+        c: Chan::nil_object(py)?,
+    })
 }
 
 /// Timers armed and not yet fired or stopped (for tests).

@@ -156,3 +156,56 @@ def test_the_local_server_is_gone_when_the_example_ends() -> None:
     port = number(r"Local KV store at http://127\.0\.0\.1:(\d+)", out)
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
         pass
+
+
+# -- UPDATE 2024.11.01 against a rate-limited API (--rate, --burst) ------------
+
+
+def test_update_rate_limited_api_retries_429s_and_loses_nothing() -> None:
+    # The server allows 2,000 requests/s with a bucket of 5: the client's
+    # burst of 50 and the pool's jitter get 429s, retried after Retry-After.
+    proc = run_example(
+        "bulk_delete_update",
+        "--keys", "3000",
+        "--server-rate-limit", "2000",
+        "--server-burst", "5",
+        "--rate", "2000",
+        "--burst", "50",
+        timeout=120,
+    )  # fmt: skip
+    out = proc.stdout
+    assert "limited to 2,000 requests/s" in out
+    assert "✓ Deleted keys: 3000" in out
+    assert "Keys left in the store: 0" in out
+    assert number(r"Retried \(429 Too Many Requests\): ([\d,]+)", out) > 0
+    seconds = float(re.search(r"Deleted 3,000 keys in (\d+\.\d+) s", out).group(1))  # type: ignore[union-attr]
+    # Never faster than the limiter allows (3,000 DELETEs and 3 pages, 50 at once).
+    assert seconds >= (3003 - 50) / 2000 * 0.95
+
+
+def test_update_keys_still_refused_after_the_retries_are_reported() -> None:
+    proc = run_example(
+        "bulk_delete_update",
+        "--keys", "1000",
+        "--server-rate-limit", "500",
+        "--server-burst", "10",
+        "--retries", "0",
+        "--max-errors", "1000",
+        returncode=1,
+    )  # fmt: skip
+    out = proc.stdout
+    failed = number(r"Failed keys \((\d+)\)", out)
+    assert failed > 0  # 100 goroutines, no limiter: the API refused many
+    assert f"ERROR: failed to delete {failed} keys." in out
+    assert number(r"Keys left in the store: ([\d,]+)", out) == failed
+    assert number(r"✗ Deleted keys: (\d+)", out) == 1000 - failed
+
+
+def test_retry_policy_backs_off_exponentially_within_the_cap() -> None:
+    from _kv import Retry
+
+    r = Retry(attempts=5, base=0.1, cap=1.0)
+    for attempt, top in [(0, 0.1), (1, 0.2), (2, 0.4), (3, 0.8), (4, 1.0), (9, 1.0)]:
+        d = r.delay(attempt, None)
+        assert top / 2 <= d <= top
+    assert r.delay(0, 3.0) == 3.0  # Retry-After wins over a shorter backoff

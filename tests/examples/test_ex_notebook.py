@@ -54,6 +54,8 @@ def test_every_cell_of_the_notebook_succeeds() -> None:
     assert "5,000 keys deleted" in text and "left: 0" in text
     assert "exactly the failed keys remain: True" in text
     assert "dead.example.com   not validated" in text
+    assert "without singleflight:  backend called" in text
+    assert "with singleflight:     backend called 2 times (user:1: 1, user:2: 1)" in text
     # rich drew the live progress as a Jupyter widget.
     mimes = {k for c in code for o in c.get("outputs", []) for k in o.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in mimes

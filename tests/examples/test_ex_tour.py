@@ -41,6 +41,7 @@ def test_the_whole_tour_runs_every_example(tmp_path: Path) -> None:
     assert "Hello from a goroutine!" in out
     assert "✓ Deleted keys: 3000" in out
     assert "dead-lettered" in out
+    assert "with singleflight:     backend called 2 times" in out
     assert out.rstrip().endswith("Tour complete.")
 
 

@@ -306,3 +306,63 @@ def test_app_rejects_bad_failure_rate() -> None:
         KVStoreApp(failure_rate=1.5)
     with pytest.raises(ValueError, match="failure_rate"):
         KVStoreServer(failure_rate=-0.1)
+
+
+# -- the rate limit (off by default) ------------------------------------------
+
+
+def test_rate_limit_is_off_by_default(kv: KVStoreServer, session: requests.Session) -> None:
+    kv.seed("unlimited", 1)
+    for _ in range(300):
+        assert session.get(kv.keys_url("unlimited"), timeout=10).status_code == 200
+    assert kv.stats()["rate_limited"] == 0
+
+
+def test_rate_limit_answers_429_with_retry_after() -> None:
+    with KVStoreServer(rate_limit=5, rate_burst=3) as server, requests.Session() as s:
+        s.headers.update(server.headers)
+        server.seed("rl", 10)
+        codes = [s.delete(server.key_url("rl", f"key-00000{i}"), timeout=10) for i in range(6)]
+        # The bucket holds 3; at 5/s at most one more refills meanwhile.
+        ok = [r for r in codes if r.status_code == 204]
+        limited = [r for r in codes if r.status_code == 429]
+        assert 3 <= len(ok) <= 4 and len(ok) + len(limited) == 6
+        assert codes[:3] == ok[:3]
+        r = limited[0]
+        assert r.headers["Retry-After"] == "1"  # whole seconds, at least 1
+        assert r.json()["msg"] == "Too many requests"
+        # A rejected request did nothing: those keys are still there.
+        assert server.count("rl") == 10 - len(ok)
+        # Admin routes are not limited.
+        for _ in range(10):
+            server.count("rl")
+        assert server.stats()["rate_limited"] == len(limited)
+        # After Retry-After, the API answers again.
+        time.sleep(float(r.headers["Retry-After"]))
+        assert s.delete(server.key_url("rl", "key-000009"), timeout=10).status_code == 204
+
+
+def test_rate_limit_is_per_token_and_refills_at_the_rate() -> None:
+    now = [0.0]
+    app = KVStoreApp(rate_limit=10, rate_burst=2, clock=lambda: now[0])
+    app.stores["s"] = Store()
+    app.stores["s"].seed("key-", 5)
+
+    def get(token: str) -> kvstore.Response:
+        return app.handle("GET", f"{kvstore.API_PREFIX}s/keys", {"fastly-key": token}, b"")
+
+    assert [get(app.token).status for _ in range(3)] == [200, 200, 429]
+    r = get(app.token)
+    assert r.status == 429 and r.headers == {"Retry-After": "1"}
+    now[0] += 0.1  # one request's worth at 10/s
+    assert [get(app.token).status for _ in range(2)] == [200, 429]
+    now[0] += 10  # the bucket refills only up to its size
+    assert [get(app.token).status for _ in range(3)] == [200, 200, 429]
+    # Another token has its own bucket (an unknown one is refused first).
+    app.token = "other"
+    assert get("other").status == 200
+    assert get("nobody").status == 401
+    assert app.stats.rate_limited == 4
+    with pytest.raises(ValueError, match="rate_limit"):
+        KVStoreApp(rate_limit=-1)
+    assert KVStoreApp(rate_limit=2000).rate_burst == 200
