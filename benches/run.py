@@ -158,8 +158,15 @@ def load_line(before: float | None, after: float | None, hogs: int = 0) -> str:
 
 # ---------------------------------------------------------------- hogs
 
-#: A busy loop that never yields: what "every core is taken" means.
-HOG_CODE = "while True:\n    pass\n"
+#: A busy loop that never yields: what "every core is taken" means. It
+#: ends by itself once its parent is gone (killed before it could clean up).
+HOG_CODE = """\
+import os
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
 
 
 class Hogs:
