@@ -461,13 +461,14 @@ def timers(rng: random.Random, counts: collections.Counter[str]) -> None:
     """after, Timer stop/reset, Ticker, after_func: a stopped function never
     runs, a fired one runs exactly once; no stale value after stop/reset."""
     fired = collections.Counter[int]()
-    lock = threading.Lock()
+    lock = threading.Condition()
     funcs = []
     for k in range(rng.randint(5, 30)):
 
         def fn(k: int = k) -> None:
             with lock:
                 fired[k] += 1
+                lock.notify_all()
 
         funcs.append((k, after_func(rng.uniform(0, 0.02), fn)))
     stopped = {k for k, t in funcs if rng.random() < 0.5 and t.stop()}
@@ -487,6 +488,11 @@ def timers(rng: random.Random, counts: collections.Counter[str]) -> None:
     ticks = [tk.c.recv(timeout=ROUND_TIMEOUT) for _ in range(3)]
     check(ticks == sorted(ticks), "Ticker: ticks out of order")
     tk.stop()
+    # Every function that was not stopped runs (waited for as an event: a
+    # loaded machine may start it late), then once more after a pause no
+    # function has run twice and no stopped one has run at all.
+    with lock:
+        lock.wait_for(lambda: all(fired[k] for k, _ in funcs if k not in stopped), ROUND_TIMEOUT)
     time.sleep(0.03)
     for k, _ in funcs:
         want = 0 if k in stopped else 1
