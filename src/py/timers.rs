@@ -11,10 +11,12 @@
 
 use super::chan::Chan;
 use super::context::{self, CtxNode};
+use super::errors::{must_be, timer_thread_error};
+use super::timeout::{parse_seconds, to_duration};
 use crate::blocking;
 use crate::core::chan::{self as core, Defer, TryRecv, TrySendError};
-use crate::core::timers::{Due, MAX_DELAY, TimerCell, Timers};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use crate::core::timers::{Due, TimerCell, Timers};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::sync::{Arc, LazyLock, Weak};
@@ -142,37 +144,6 @@ fn run_batch(timers: &Arc<Timers<Target>>, batch: Vec<Due<Target>>) {
     });
 }
 
-/// Parses a duration in seconds (int or float; NaN is an error).
-pub fn parse_seconds(seconds: &Bound<'_, PyAny>) -> PyResult<f64> {
-    let secs: f64 = seconds.extract().map_err(|_| {
-        let name = seconds
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
-        PyTypeError::new_err(format!("duration must be a number of seconds, not {name}"))
-    })?;
-    if secs.is_nan() {
-        return Err(PyValueError::new_err("duration must not be NaN"));
-    }
-    Ok(secs)
-}
-
-/// A positive number of seconds as a Duration (clamped to a century).
-pub fn to_duration(secs: f64) -> Duration {
-    if secs <= 0.0 {
-        Duration::ZERO
-    } else if secs >= MAX_DELAY.as_secs_f64() {
-        MAX_DELAY
-    } else {
-        Duration::from_secs_f64(secs)
-    }
-}
-
-fn thread_error(e: std::io::Error) -> PyErr {
-    PyRuntimeError::new_err(format!("cannot start the timer thread: {e}"))
-}
-
 /// Arms `cell` on the timer thread, with the previous arming cancelled and
 /// its undelivered value taken back; returns whether that prevented a value
 /// (Go 1.23's Stop/Reset result).
@@ -180,7 +151,7 @@ pub fn arm(cell: &Cell, secs: f64, period: Option<Duration>) -> PyResult<bool> {
     let mut d = Defer::new();
     let (armed, drained) = TIMERS
         .reset(cell, to_duration(secs), period, |t| drain(t, &mut d))
-        .map_err(thread_error)?;
+        .map_err(timer_thread_error)?;
     drop(d);
     Ok(armed || drained)
 }
@@ -383,10 +354,7 @@ pub fn after_func(
 ) -> PyResult<Timer> {
     let secs = parse_seconds(seconds)?;
     if !fn_.is_callable() {
-        let name = fn_.get_type().name()?;
-        return Err(PyTypeError::new_err(format!(
-            "after_func() argument must be callable, not {name}"
-        )));
+        return Err(must_be("after_func() argument", "callable", fn_));
     }
     let cell = TimerCell::new(Target::Func(fn_.clone().unbind()));
     start_once(py, &cell, secs)?;
