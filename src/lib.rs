@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .extract()?;
     blocking::set_main_thread(main_ident);
     blocking::set_block_hook(py::runtime::on_block);
+    py::timers::install_fork_handlers();
 
     m.add_class::<py::chan::Chan>()?;
     m.add_class::<py::awaitable::Awaitable>()?;
@@ -62,6 +63,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_after_fork_in_child, m)?)?;
+
     m.add_class::<py::timers::Timer>()?;
     m.add_class::<py::timers::Ticker>()?;
     m.add_function(wrap_pyfunction!(py::timers::after, m)?)?;

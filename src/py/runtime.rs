@@ -179,12 +179,12 @@ pub fn _begin_exit(py: Python<'_>) {
 
 /// In a forked child: the parent's threads are gone, start afresh.
 #[pyfunction]
-pub fn _after_fork_in_child(main_thread_ident: u64) {
+pub fn _after_fork_in_child(main_thread_ident: u64) -> PyResult<()> {
     // Waiters of the parent's other threads are dead: never hand them anything.
     crate::core::waiter::after_fork_in_child();
     blocking::reset_after_fork();
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
     *MONITOR.lock() = None;
-    super::timers::after_fork_in_child();
+    super::timers::after_fork_in_child()
 }

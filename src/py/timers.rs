@@ -367,7 +367,33 @@ pub fn _timers_pending() -> usize {
     TIMERS.pending()
 }
 
+/// Installs the fork handlers of the timer heap (once, at module init):
+/// its lock is taken inside `fork()` and released on both sides, so a
+/// child never inherits it held by a thread it does not have.
+pub fn install_fork_handlers() {
+    #[cfg(unix)]
+    {
+        extern "C" fn prepare() {
+            TIMERS.before_fork();
+        }
+        extern "C" fn parent() {
+            TIMERS.after_fork_in_parent();
+        }
+        extern "C" fn child() {
+            TIMERS.after_fork_in_child_handler();
+        }
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            LazyLock::force(&TIMERS);
+            // SAFETY: the three handlers are `extern "C"` functions that
+            // live for the whole process; they take and release one lock
+            // and never unwind (nothing in them panics).
+            unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        });
+    }
+}
+
 /// In a forked child: restart the timer thread.
-pub fn after_fork_in_child() {
-    TIMERS.after_fork_in_child();
+pub fn after_fork_in_child() -> PyResult<()> {
+    TIMERS.after_fork_in_child().map_err(timer_thread_error)
 }
