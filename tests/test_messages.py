@@ -66,7 +66,10 @@ def _cases():
         ((), "a send case is (ch.send, value), got a 0-tuple"),
         (ch.send, "a send case is (ch.send, value), got ch.send alone"),
         ((ch.recv, 1), "a receive case takes no value: pass ch.recv (or ch.recv_ok) alone"),
-        ((print, 1), "the first item of a send case must be ch.send, got builtin_function_or_method"),
+        (
+            (print, 1),
+            "the first item of a send case must be ch.send, got builtin_function_or_method",
+        ),
         (1, "got int, which is not callable"),
         (print, "got builtin_function_or_method, not a channel's recv or recv_ok method"),
         (ch.close, "got builtin_function_or_method, not a channel's recv or recv_ok method"),

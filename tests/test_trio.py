@@ -205,7 +205,9 @@ async def test_waitgroup_with_threads_and_coroutines(anyio_backend):
         wg.go(task_work, i)
     with anyio.fail_after(10):
         await wg.wait_async()
-    assert sorted(done) == sorted([("thread", i) for i in range(5)] + [("task", i) for i in range(5)])
+    assert sorted(done) == sorted(
+        [("thread", i) for i in range(5)] + [("task", i) for i in range(5)]
+    )
 
 
 async def test_semaphore_async(anyio_backend):
@@ -362,7 +364,7 @@ def test_trio_cancelled_select_and_send_never_duplicate():
 
     def drain():
         while True:
-            i, v = _select_threads(a, b)
+            _, v = _select_threads(a, b)
             if v is None:
                 return
             delivered.append(v)

@@ -13,7 +13,7 @@
 //! released (values may be Python objects whose destructor runs Python code;
 //! waking an asyncio waiter calls into Python).
 
-use super::sync::{Arc, Mutex, MutexGuard, shuffle};
+use super::shim::{Arc, Mutex, MutexGuard, shuffle};
 use super::waiter::{Deferred, Waiter};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
@@ -431,6 +431,6 @@ pub fn unregister<'a, T: 'a>(
 }
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+pub(crate) mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

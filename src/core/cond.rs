@@ -9,7 +9,7 @@
 //! Ctrl-C) withdraws and removes itself, so a later signal goes to another
 //! waiter instead of being lost on it.
 
-use super::sync::{Arc, Mutex as Lock};
+use super::shim::{Arc, Mutex as Lock};
 use super::waiter::{Deferred, Waiter};
 use std::collections::VecDeque;
 

@@ -20,7 +20,7 @@
 //! the lock.
 
 use super::chan::{Chan, Defer};
-use super::sync::{Arc, Mutex};
+use super::shim::{Arc, Mutex};
 use std::collections::HashMap;
 use std::sync::Weak;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -30,10 +30,10 @@
 //! the lock; with `Retry` it must retry at least once (that is what keeps
 //! the wake-up from being lost).
 
-use super::sync::{Arc, Mutex as Lock};
+use super::shim::{Arc, AtomicU32, Mutex as Lock};
 use super::waiter::{Deferred, Waiter};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The lock is held.
@@ -341,13 +341,13 @@ impl Mutex {
         self.queue.lock().len()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn queued(&self) -> usize {
         self.waiting()
     }
 
     #[cfg(test)]
-    fn state(&self) -> u32 {
+    pub(crate) fn state(&self) -> u32 {
         self.state.load(Ordering::Relaxed)
     }
 }

@@ -14,10 +14,10 @@
 //!   starve either.
 //! - Writers are served in FIFO order.
 
-use super::sync::{Arc, Mutex as Lock};
+use super::shim::{Arc, AtomicU64, Mutex as Lock};
 use super::waiter::{Deferred, Waiter};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// A writer holds the lock.
@@ -317,7 +317,7 @@ impl RwMutex {
     }
 
     #[cfg(test)]
-    fn state(&self) -> u64 {
+    pub(crate) fn state(&self) -> u64 {
         self.state.load(Ordering::Relaxed)
     }
 
@@ -326,7 +326,7 @@ impl RwMutex {
         self.queue.lock().entries.len()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn queued(&self) -> usize {
         self.waiting()
     }

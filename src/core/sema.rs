@@ -9,7 +9,7 @@
 //! outside canceller (a context that became done); a timeout withdraws it.
 //! Either way, a waiter that gives up calls [`Semaphore::cancel`].
 
-use super::sync::{Arc, Mutex as Lock};
+use super::shim::{Arc, Mutex as Lock};
 use super::waiter::{Deferred, Waiter};
 use std::collections::VecDeque;
 use std::time::Instant;

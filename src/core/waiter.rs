@@ -24,7 +24,7 @@
 //! had been withdrawn) and the primitives discard it like any other
 //! withdrawn entry. The check is one relaxed atomic load on the fast path.
 
-use super::sync::{Arc, Mutex, MutexGuard};
+use super::shim::{Arc, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

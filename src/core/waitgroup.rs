@@ -8,9 +8,9 @@
 //! so none can slip in between and be missed. A group is reusable as soon
 //! as `wait` returns.
 
-use super::sync::{Arc, Mutex as Lock};
+use super::shim::{Arc, AtomicU64, Mutex as Lock};
 use super::waiter::{Deferred, Waiter};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// The waiter type of a wait group.

@@ -19,7 +19,7 @@ use std::time::Instant;
 const DEFAULT_PREEMPTIONS: usize = 2;
 
 /// Checks `model` under loom and prints how many executions it explored.
-fn run_model<F: Fn() + Sync + Send + 'static>(name: &str, model: F) {
+pub(crate) fn run_model<F: Fn() + Sync + Send + 'static>(name: &str, model: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);
