@@ -113,6 +113,7 @@ pub struct Mutex {
 
 impl Mutex {
     /// Locks from a thread, waiting for ever.
+    #[inline]
     pub fn lock_forever(py: Python<'_>, m: &Arc<CoreMutex>, what: &'static str) -> PyResult<()> {
         if !m.try_lock() {
             blocking::run(py, &mut MutexOp::thread(m, what), Timeout::Forever)?;
@@ -160,7 +161,12 @@ impl Mutex {
     }
 
     fn __enter__(&self, py: Python<'_>) -> PyResult<()> {
-        Self::lock_forever(py, &self.inner, "Mutex.__enter__")
+        if self.inner.try_lock() {
+            return Ok(());
+        }
+        let mut op = MutexOp::thread(&self.inner, "Mutex.__enter__");
+        blocking::run(py, &mut op, Timeout::Forever)?;
+        Ok(())
     }
 
     #[pyo3(signature = (_exc_type, _exc, _tb, /))]
