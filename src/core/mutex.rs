@@ -31,7 +31,7 @@
 //! the wake-up from being lost).
 
 use super::shim::{Arc, AtomicU32, Mutex as Lock};
-use super::waiter::{Deferred, Waiter};
+use super::waiter::{Defer, Waiter};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -173,7 +173,7 @@ impl Mutex {
             }
             break;
         }
-        let mut d: Deferred<MutexWaiter, ()> = Deferred::new();
+        let mut d: Defer<Grant> = Defer::new();
         let mut q = self.queue.lock();
         // We hold LOCKED, and PARKED and STARVING change only under the
         // queue lock: of the state, only WOKEN can change (be cleared) now.

@@ -298,6 +298,10 @@ pub struct Deferred<W: Wakeable, T> {
     trash: Vec<T>,
 }
 
+/// The deferred work of a primitive whose waiters are completed with `R`
+/// (and that drops values of type `T`): the one name every module uses.
+pub type Defer<R, T = ()> = Deferred<Waiter<R>, T>;
+
 /// Anything that [`Deferred`] can wake.
 pub trait Wakeable {
     fn wake_up(&self);

@@ -9,7 +9,7 @@
 //! as `wait` returns.
 
 use super::shim::{Arc, AtomicU64, Mutex as Lock};
-use super::waiter::{Deferred, Waiter};
+use super::waiter::{Defer, Waiter};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -102,7 +102,7 @@ impl WaitGroup {
     /// `add` that may reach zero with waiters: under the queue lock, where
     /// the waiter count cannot change.
     fn add_and_release(&self, delta: i64) -> Result<(), WgError> {
-        let mut d: Deferred<WgWaiter, ()> = Deferred::new();
+        let mut d: Defer<()> = Defer::new();
         let mut q = self.queue.lock();
         let mut s = self.state.load(Ordering::Relaxed);
         let zero = loop {

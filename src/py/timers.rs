@@ -14,7 +14,7 @@ use super::context::{self, CtxNode};
 use super::errors::{must_be, timer_thread_error};
 use super::timeout::{parse_seconds, to_duration};
 use crate::blocking;
-use crate::core::chan::{self as core, Defer, TryRecv, TrySendError};
+use crate::core::chan::{self as core, ChanDefer, TryRecv, TrySendError};
 use crate::core::timers::{Due, TimerCell, Timers};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -46,7 +46,7 @@ pub static TIMERS: LazyLock<Arc<Timers<Target>>> =
 /// What a firing leaves to do once the timer's lock is released.
 enum Action {
     /// The channel's deferred wakes (and a dropped tick).
-    Delivered(Defer<Value>),
+    Delivered(ChanDefer<Value>),
     /// Nobody can receive from the channel any more: disarm the timer.
     Unreachable,
     Go(Value),
@@ -79,7 +79,7 @@ fn fire_target(target: &Target, now: &mut Option<Value>, py: Python<'_>) -> Acti
             let Some(c) = c.upgrade() else {
                 return Action::Unreachable;
             };
-            let mut d = Defer::new();
+            let mut d = ChanDefer::new();
             if let Some(v) = now.take()
                 && let Err(TrySendError::Full(v) | TrySendError::Closed(v)) =
                     c.try_send_with(v, &mut d)
@@ -110,7 +110,7 @@ fn run_action(py: Python<'_>, action: Action) {
 }
 
 /// Takes back a fired value nobody received (under the timer's lock).
-fn drain(target: &Target, d: &mut Defer<Value>) -> bool {
+fn drain(target: &Target, d: &mut ChanDefer<Value>) -> bool {
     match target {
         Target::Chan(c) => match c.upgrade().map(|c| c.try_recv_with(d)) {
             Some(TryRecv::Value(v)) => {
@@ -148,7 +148,7 @@ fn run_batch(timers: &Arc<Timers<Target>>, batch: Vec<Due<Target>>) {
 /// its undelivered value taken back; returns whether that prevented a value
 /// (Go 1.23's Stop/Reset result).
 pub fn arm(cell: &Cell, secs: f64, period: Option<Duration>) -> PyResult<bool> {
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let (armed, drained) = TIMERS
         .reset(cell, to_duration(secs), period, |t| drain(t, &mut d))
         .map_err(timer_thread_error)?;
@@ -160,7 +160,7 @@ pub fn arm(cell: &Cell, secs: f64, period: Option<Duration>) -> PyResult<bool> {
 /// after cancelling its previous arming as [`arm`] does.
 fn fire_now(py: Python<'_>, cell: &Cell) -> PyResult<bool> {
     let mut now = Some(monotonic(py)?.unbind());
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let (armed, (drained, action)) = TIMERS.fire_now(cell, |t| {
         let drained = drain(t, &mut d);
         (drained, fire_target(t, &mut now, py))
@@ -173,7 +173,7 @@ fn fire_now(py: Python<'_>, cell: &Cell) -> PyResult<bool> {
 
 /// Disarms `cell` and takes back an undelivered value.
 fn stop(cell: &Cell) -> bool {
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let (armed, drained) = TIMERS.stop(cell, |t| drain(t, &mut d));
     drop(d);
     armed || drained
