@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Model-checks the channel core with loom (src/core/chan/loom_tests.rs).
+# Model-checks the core with loom: the channel (src/core/chan/loom_tests.rs)
+# and the mutex, rwmutex and wait group (src/core/loom_sync.rs).
 #
 #   scripts/loom.sh            # preemption bound 2 (LOOM_MAX_PREEMPTIONS)
 #   LOOM_MAX_PREEMPTIONS=3 scripts/loom.sh

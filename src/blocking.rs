@@ -1,9 +1,9 @@
 //! The one place that turns a wait into GIL-free, signal-aware waiting.
 //!
 //! Every blocking call of gocurrent (channel operations, select, the sync
-//! primitives, the goroutine pool's idle wait) first tries its operation
-//! while attached; only if it must wait does it come here, with a waiter
-//! already registered. We then:
+//! primitives) is a [`WaitOp`] run by [`run`], the thread driver of the one
+//! wait protocol (src/wait.rs): it first tries the operation while
+//! attached; only if it must wait does it register a waiter. We then:
 //! - detach from the interpreter (release the GIL) and park;
 //! - on the main thread, park in slices and re-attach between them to run
 //!   `PyErr_CheckSignals`, so that Ctrl-C raises `KeyboardInterrupt` within
@@ -24,9 +24,11 @@
 //! process ends around it.
 
 use crate::core::waiter::Waiter;
+use crate::wait::{Timeout, Value, WaitOp};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -161,30 +163,37 @@ impl Drop for HangThread {
     }
 }
 
+/// `PyObject_CallNoArgs` as a function that may unwind (see [`call0`]).
+type CallNoArgs = unsafe extern "C-unwind" fn(*mut ffi::PyObject) -> *mut ffi::PyObject;
+
+// SAFETY: the same function, with the same C ABI; `C-unwind` only adds
+// that it may unwind, which it does (see `call0`).
+static CALL_NO_ARGS: CallNoArgs = unsafe {
+    std::mem::transmute::<unsafe extern "C" fn(*mut ffi::PyObject) -> *mut ffi::PyObject, CallNoArgs>(
+        ffi::PyObject_CallNoArgs,
+    )
+};
+
 /// Calls `f()` from Rust: the one way Rust calls user code that may block
 /// (a goroutine's body, `Once.do`'s function, a Cond's Python lock).
 /// Before Python 3.14, a thread that wants the GIL back while the
 /// interpreter finalizes (a goroutine sleeping in `time.sleep` at exit) is
 /// ended by `pthread_exit`: a forced unwind, which aborts the process when
 /// it meets a Rust frame that catches panics (std's thread entry, PyO3's
-/// trampolines). Called through a `C-unwind` pointer (pyo3-ffi declares the
-/// function `C`, which lets the compiler assume it never unwinds), the call
-/// lets it unwind into this frame, where dropping the guard parks the
+/// trampolines) or a call the compiler took to be one that never unwinds.
+/// pyo3-ffi declares the function `extern "C"`, which says exactly that.
+/// Declaring the symbol again as `extern "C-unwind"` does not help: a
+/// crate graph has one LLVM declaration per symbol, and the nounwind one
+/// wins (tests/test_exit.py aborted in 5 of 7 tests). So the call goes
+/// through a `C-unwind` function pointer read with a volatile load, whose
+/// value the compiler may not assume (unlike `std::hint::black_box`, which
+/// std documents as a hint only): the call is an indirect `C-unwind` call
+/// and the unwind reaches this frame, where dropping the guard parks the
 /// thread instead, as PyO3 does around its own re-attach: the process is
 /// exiting anyway.
 pub fn call0<'py>(f: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    type CallNoArgs = unsafe extern "C-unwind" fn(*mut ffi::PyObject) -> *mut ffi::PyObject;
-    // SAFETY: the same function, called with the same C ABI; `C-unwind`
-    // only adds that it may unwind, which it does (see above). black_box
-    // makes the pointer opaque, so the call is not turned back into a
-    // direct call of the `C` declaration (which the compiler did, and the
-    // abort came back: tests/test_exit.py catches it).
-    let call: CallNoArgs = std::hint::black_box(unsafe {
-        std::mem::transmute::<
-            unsafe extern "C" fn(*mut ffi::PyObject) -> *mut ffi::PyObject,
-            CallNoArgs,
-        >(ffi::PyObject_CallNoArgs)
-    });
+    // SAFETY: reads an initialized, aligned static of a `Copy` type.
+    let call = unsafe { std::ptr::read_volatile(&CALL_NO_ARGS) };
     let hang = HangThread;
     // SAFETY: attached (we have a `Bound`) and `f` is a live object; the
     // call returns a new reference or NULL with an exception set, which
@@ -201,31 +210,95 @@ pub enum Deadline {
     At(Instant),
 }
 
+/// What a thread that blocks waits for, told to the runtime's hook.
+#[derive(Clone, Copy, Debug)]
+pub struct Blocked {
+    /// Go's wait reason ("chan receive", "sync.Mutex.Lock", ...).
+    pub reason: &'static str,
+    /// The wait has a deadline (`timeout=`).
+    pub timed: bool,
+}
+
+/// Work the hook leaves for the blocked thread to do once it has released
+/// the GIL (starting a goroutine thread to replace it).
+pub type Detached = Box<dyn FnOnce() + Send>;
+
+/// The runtime's hook: called with `Some` when a thread starts to block in
+/// a gocurrent wait, with `None` when it stops.
+pub type BlockHook = fn(Option<&Blocked>) -> Option<Detached>;
+
+static BLOCK_HOOK: OnceLock<BlockHook> = OnceLock::new();
+
+/// Installs the runtime's hook (once, at module init).
+pub fn set_block_hook(hook: BlockHook) {
+    let _already_set = BLOCK_HOOK.set(hook);
+}
+
+fn note_blocked(blocked: Option<&Blocked>) -> Option<Detached> {
+    BLOCK_HOOK.get().and_then(|hook| hook(blocked))
+}
+
+/// The thread driver of the wait protocol ([`WaitOp`]): performs `op` at
+/// once if it can (attached, the GIL never released), else registers a
+/// waiter and waits (GIL released, Ctrl-C aware) until it completes or
+/// `timeout` passes (TimeoutError, saying what timed out after how long).
+pub fn run<O: WaitOp>(py: Python<'_>, op: &mut O, timeout: Timeout) -> PyResult<Value> {
+    if let Some(r) = op.try_now(py) {
+        return r;
+    }
+    let Some(deadline) = timeout.deadline() else {
+        return Err(timeout.error(op.what()));
+    };
+    let mut blocked = false;
+    let result = loop {
+        let w = Waiter::for_current_thread();
+        if let Some(r) = op.register(py, &w) {
+            break r;
+        }
+        // The one spot where this thread starts to wait.
+        let replacement = match blocked {
+            false => {
+                blocked = true;
+                note_blocked(Some(&Blocked {
+                    reason: op.wait_reason(),
+                    timed: matches!(deadline, Deadline::At(_)),
+                }))
+            }
+            true => None,
+        };
+        match wait(py, &w, deadline, replacement) {
+            Ok(Some(r)) => match op.finish(py, &w, r) {
+                Some(r) => break r,
+                None => continue,
+            },
+            Ok(None) => {
+                op.unregister(&w);
+                break Err(timeout.error(op.what()));
+            }
+            Err(e) => {
+                op.unregister(&w);
+                break Err(e);
+            }
+        }
+    };
+    if blocked {
+        note_blocked(None);
+    }
+    result
+}
+
 /// Waits until `waiter` (registered by the caller, on this thread) is
 /// completed, the deadline passes, or a signal handler raises.
 /// `Ok(Some(r))`: completed with `r`. `Ok(None)`: timed out, and the waiter
 /// was withdrawn. `Err(e)`: a signal handler raised `e`, and the waiter was
-/// withdrawn. In every case the caller then removes the waiter from the
-/// queues it registered in.
-pub fn wait<R: Send>(
+/// withdrawn. `replacement` runs once the GIL is released.
+fn wait<R: Send>(
     py: Python<'_>,
     waiter: &Waiter<R>,
     deadline: Deadline,
+    mut replacement: Option<Detached>,
 ) -> PyResult<Option<R>> {
     let main = on_main_thread();
-    let replacement = crate::py::runtime::note_blocked(true);
-    let result = wait_loop(py, waiter, deadline, main, replacement);
-    crate::py::runtime::note_blocked(false);
-    result
-}
-
-fn wait_loop<R: Send>(
-    py: Python<'_>,
-    waiter: &Waiter<R>,
-    deadline: Deadline,
-    main: bool,
-    mut replacement: Option<crate::py::runtime::Replacement>,
-) -> PyResult<Option<R>> {
     loop {
         let slice = match (main, deadline) {
             (false, Deadline::Never) => None,
@@ -236,7 +309,7 @@ fn wait_loop<R: Send>(
         let parked = detached(py, || {
             // A goroutine thread that blocks is replaced (see pool.rs).
             if let Some(r) = replacement.take() {
-                r.start();
+                r();
             }
             waiter.park(slice)
         });

@@ -1,8 +1,11 @@
 //! gocurrent: Go's concurrency model for Python, in Rust.
 //!
-//! `core` is pure Rust (channels, waiters, the pool's queue), `blocking` is
-//! the one place where a wait releases the GIL and watches for signals,
-//! and `py` is the thin binding layer.
+//! `core` is pure Rust (channels, waiters, the pool's queue); `wait` is the
+//! one wait protocol that every waiting operation implements; `blocking` is
+//! its thread driver, the one place where a wait releases the GIL and
+//! watches for signals; `py` is the binding layer (pyclasses, argument
+//! parsing, error mapping, the asyncio and trio drivers). `core`, `wait`
+//! and `blocking` name nothing of `py`.
 
 // Under `--cfg loom` only the core is built (loom model-checks it); the
 // binding and the blocking helper use real threads and the interpreter.
@@ -11,6 +14,8 @@ pub mod blocking;
 pub mod core;
 #[cfg(not(loom))]
 mod py;
+#[cfg(not(loom))]
+pub mod wait;
 
 #[cfg(not(loom))]
 use pyo3::prelude::*;
@@ -26,23 +31,25 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .getattr("ident")?
         .extract()?;
     blocking::set_main_thread(main_ident);
+    blocking::set_block_hook(py::runtime::on_block);
+    py::timers::install_fork_handlers();
 
     m.add_class::<py::chan::Chan>()?;
     m.add_class::<py::awaitable::Awaitable>()?;
     m.add("nilchan", py::chan::Chan::nil_object(py)?)?;
     m.add(
         "ChanClosedError",
-        py.get_type::<py::chan::ChanClosedError>(),
+        py.get_type::<py::errors::ChanClosedError>(),
     )?;
-    m.add_function(wrap_pyfunction!(py::chan::select, m)?)?;
-    m.add_function(wrap_pyfunction!(py::chan::select_async, m)?)?;
-    m.add_class::<py::sync::WaitGroup>()?;
-    m.add_class::<py::sync::Mutex>()?;
-    m.add_class::<py::sync::RWMutex>()?;
-    m.add_class::<py::sync::RLocker>()?;
-    m.add_class::<py::sync::Cond>()?;
-    m.add_class::<py::sync::Once>()?;
-    m.add_class::<py::sync::Semaphore>()?;
+    m.add_function(wrap_pyfunction!(py::select::select, m)?)?;
+    m.add_function(wrap_pyfunction!(py::select::select_async, m)?)?;
+    m.add_class::<py::sync::waitgroup::WaitGroup>()?;
+    m.add_class::<py::sync::mutex::Mutex>()?;
+    m.add_class::<py::sync::rwmutex::RWMutex>()?;
+    m.add_class::<py::sync::rwmutex::RLocker>()?;
+    m.add_class::<py::sync::cond::Cond>()?;
+    m.add_class::<py::sync::once::Once>()?;
+    m.add_class::<py::sync::semaphore::Semaphore>()?;
     m.add_class::<py::atomic::Int32>()?;
     m.add_class::<py::atomic::Int64>()?;
     m.add_class::<py::atomic::Uint32>()?;
@@ -56,6 +63,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_after_fork_in_child, m)?)?;
+
     m.add_class::<py::timers::Timer>()?;
     m.add_class::<py::timers::Ticker>()?;
     m.add_function(wrap_pyfunction!(py::timers::after, m)?)?;

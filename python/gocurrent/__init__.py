@@ -70,14 +70,15 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
 
     A plain callable runs on the runtime's pool of threads, which reuses idle
     threads and grows when all are busy. A coroutine function (or a coroutine
-    object) runs as a task: on the calling thread's running event loop if
-    there is one, else on the runtime's background loop. An exception that
+    object) runs as a task: on the calling thread's running asyncio loop if
+    there is one, as a trio system task when called from a trio task, else
+    on the runtime's background loop. An exception that
     escapes the goroutine is reported through ``threading.excepthook``.
     Goroutines never keep the process alive.
     """
     coro = _runtime.coroutine_of(fn, args, kwargs)
     if coro is None:  # fn is a plain callable
-        _runtime.spawn_thread(fn, args, kwargs)  # type: ignore[arg-type]
+        _runtime.submit(fn, args, kwargs)  # type: ignore[arg-type]
     else:
         _runtime.spawn_coroutine(coro)
 

@@ -1,7 +1,7 @@
 """Type stubs of gocurrent's native module."""
 
 from collections.abc import Awaitable as _Awaitable
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar, final
 
@@ -61,6 +61,10 @@ class Awaitable(Generic[_R]):
     def throw(self, typ: object, val: object = None, tb: object = None, /) -> Any: ...
     def close(self) -> None: ...
     def _expire(self) -> None: ...
+    def _withdraw(self) -> bool: ...
+    def _finish(self) -> Any: ...
+    def _give_up(self) -> None: ...
+    def _timeout_error(self) -> TimeoutError: ...
 
 @final
 class Chan(Generic[_T]):
@@ -231,6 +235,8 @@ class Cond:
         """The Locker held while observing or changing the condition."""
     def wait(self, *, timeout: float | None = None) -> None:
         """Unlocks L, waits for signal or broadcast, locks L again."""
+    def wait_async(self, *, timeout: float | None = None) -> Coroutine[Any, Any, None]:
+        """``await cond.wait_async()``: wait from a coroutine (asyncio or trio)."""
     def signal(self) -> None:
         """Wakes one waiting party, if any."""
     def broadcast(self) -> None:

@@ -16,6 +16,7 @@ import atexit
 import inspect
 import itertools
 import os
+import sys
 import threading
 import types
 from collections.abc import Callable, Coroutine
@@ -64,8 +65,9 @@ def _worker() -> None:
         job = next_job(True)
 
 
-def spawn_thread(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Runs fn(*args, **kwargs) on the pool: an idle thread, else a new one soon."""
+def submit(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Submits fn(*args, **kwargs) to the pool: an idle goroutine thread
+    runs it, else a new one soon."""
     if _native._submit((fn, args, kwargs)):
         _native._start_worker()
 
@@ -102,9 +104,35 @@ def background_loop() -> asyncio.AbstractEventLoop:
         return _background_loop
 
 
+def _in_trio_task() -> bool:
+    trio = sys.modules.get("trio")  # never imported by gocurrent itself
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """True for asyncio's CancelledError and trio's Cancelled."""
+    if isinstance(exc, asyncio.CancelledError):
+        return True
+    trio = sys.modules.get("trio")
+    return trio is not None and isinstance(exc, trio.Cancelled)
+
+
 def spawn_coroutine(coro: Coroutine[Any, Any, Any]) -> None:
-    """Runs coro as a task: on this thread's running loop, else in the background."""
+    """Runs coro as a task: on this thread's running asyncio loop, else as
+    a system task of this thread's trio run, else on the runtime's
+    background loop."""
     loop = asyncio._get_running_loop()  # None where asyncio.get_running_loop() raises
+    if loop is None and _in_trio_task():
+        from . import _trio
+
+        _trio.spawn(coro)
+        return
     if loop is None:
         loop = background_loop()
         loop.call_soon_threadsafe(_start_task, coro, loop)
@@ -126,9 +154,9 @@ def _wg_thread(
 async def _wg_coroutine(wg: Any, coro: Coroutine[Any, Any, Any]) -> None:
     try:
         await coro
-    except asyncio.CancelledError:
-        raise
     except BaseException as exc:
+        if is_cancellation(exc):
+            raise
         report(exc)
     finally:
         wg.done()
@@ -160,7 +188,7 @@ def wg_go(wg: Any, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
     after reporting the exception."""
     coro = coroutine_of(fn, args, kwargs)
     if coro is None:
-        spawn_thread(_wg_thread, (wg, fn, args, kwargs), {})
+        submit(_wg_thread, (wg, fn, args, kwargs), {})
     else:
         spawn_coroutine(_wg_coroutine(wg, coro))
 

@@ -1,11 +1,14 @@
 """The Python half of gocurrent's sync names: ``Map``, ``once_func`` and
-``once_value`` (the rest is native: ``WaitGroup``, ``Mutex``, ``RWMutex``,
-``Cond``, ``Once``, ``Semaphore``)."""
+``once_value``, and the relocking half of ``Cond.wait_async`` (the rest is
+native: ``WaitGroup``, ``Mutex``, ``RWMutex``, ``Cond``, ``Once``,
+``Semaphore``)."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from ._native import Once
@@ -190,3 +193,35 @@ def _wrap(wrapper: Callable[[], Any], fn: Callable[[], Any]) -> Any:
         except (AttributeError, TypeError):
             pass
     return wrapper
+
+
+async def cond_wait(
+    wait: Awaitable[None], relock: Callable[[], Awaitable[Any]], unlocked: Callable[[], bool]
+) -> None:
+    """``Cond.wait_async``: awaits ``wait`` (whose first step unlocks L),
+    then locks L again whatever happened, so that L is held when the await
+    returns or raises (a cancellation included)."""
+    try:
+        await wait
+    finally:
+        if unlocked():
+            await _relock(relock)
+
+
+async def _relock(relock: Callable[[], Awaitable[Any]]) -> None:
+    trio = sys.modules.get("trio")
+    if trio is not None and asyncio._get_running_loop() is None:
+        # A trio task: shielded, so a cancelled scope cannot stop the relock.
+        with trio.CancelScope(shield=True):
+            await relock()
+        return
+    # asyncio: a cancellation while waiting for L is kept for after.
+    cancelled: BaseException | None = None
+    while True:
+        try:
+            await relock()
+            break
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled

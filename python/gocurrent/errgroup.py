@@ -93,7 +93,7 @@ class Group:
         try:
             coro = _runtime.coroutine_of(fn, args, kwargs)
             if coro is None:
-                _runtime.spawn_thread(self._run, (sem, fn, args, kwargs), {})
+                _runtime.submit(self._run, (sem, fn, args, kwargs), {})
             else:
                 _runtime.spawn_coroutine(self._run_async(sem, coro))
         except BaseException:

@@ -13,8 +13,8 @@
 //! released (values may be Python objects whose destructor runs Python code;
 //! waking an asyncio waiter calls into Python).
 
-use super::sync::{Arc, Mutex, MutexGuard, shuffle};
-use super::waiter::{Deferred, Waiter};
+use super::shim::{Arc, Mutex, MutexGuard, shuffle};
+use super::waiter::{Defer, Waiter};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
 
@@ -26,7 +26,7 @@ pub type ChanWaiter<T> = Waiter<Selected<T>>;
 
 /// The deferred work (wakes, drops) of channel operations; see
 /// [`Chan::try_send_with`].
-pub type Defer<T> = Deferred<ChanWaiter<T>, T>;
+pub type ChanDefer<T> = Defer<Selected<T>, T>;
 
 /// Which case of a (possibly single-case) select was performed, and how.
 #[derive(Debug, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub struct Chan<T> {
 
 impl<T> State<T> {
     /// Receives if possible: `Some(Some(v))` a value, `Some(None)` closed.
-    fn try_recv(&mut self, cap: usize, d: &mut Defer<T>) -> Option<Option<T>> {
+    fn try_recv(&mut self, cap: usize, d: &mut ChanDefer<T>) -> Option<Option<T>> {
         while let Some(e) = self.sendq.pop_front() {
             let sent = Selected {
                 case: e.case,
@@ -147,7 +147,12 @@ impl<T> State<T> {
         self.closed.then_some(None)
     }
 
-    fn try_send(&mut self, cap: usize, value: T, d: &mut Defer<T>) -> Result<(), TrySendError<T>> {
+    fn try_send(
+        &mut self,
+        cap: usize,
+        value: T,
+        d: &mut ChanDefer<T>,
+    ) -> Result<(), TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(value));
         }
@@ -170,7 +175,7 @@ impl<T> State<T> {
         }
     }
 
-    fn close(&mut self, d: &mut Defer<T>) -> Result<(), AlreadyClosed> {
+    fn close(&mut self, d: &mut ChanDefer<T>) -> Result<(), AlreadyClosed> {
         if self.closed {
             return Err(AlreadyClosed);
         }
@@ -198,7 +203,7 @@ impl<T> State<T> {
     }
 
     /// Removes every entry of `waiter` from both queues.
-    fn remove(&mut self, waiter: &Arc<ChanWaiter<T>>, d: &mut Defer<T>) {
+    fn remove(&mut self, waiter: &Arc<ChanWaiter<T>>, d: &mut ChanDefer<T>) {
         self.recvq.retain(|e| !Arc::ptr_eq(&e.waiter, waiter));
         let mut i = 0;
         while i < self.sendq.len() {
@@ -264,14 +269,14 @@ impl<T> Chan<T> {
 
     /// Sends without blocking: to a waiting receiver, else into the buffer.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let mut d = Defer::new();
+        let mut d = ChanDefer::new();
         let mut st = self.state.lock();
         st.try_send(self.cap, value, &mut d)
     }
 
     /// Receives without blocking.
     pub fn try_recv(&self) -> TryRecv<T> {
-        let mut d = Defer::new();
+        let mut d = ChanDefer::new();
         let mut st = self.state.lock();
         match st.try_recv(self.cap, &mut d) {
             Some(Some(v)) => TryRecv::Value(v),
@@ -283,7 +288,7 @@ impl<T> Chan<T> {
     /// Closes the channel: buffered values stay receivable, blocked
     /// receivers get the closed result, blocked senders get `SendClosed`.
     pub fn close(&self) -> Result<(), AlreadyClosed> {
-        let mut d = Defer::new();
+        let mut d = ChanDefer::new();
         let mut st = self.state.lock();
         st.close(&mut d)
     }
@@ -291,13 +296,13 @@ impl<T> Chan<T> {
     /// [`Chan::try_send`] that leaves the wakes and drops in `d`, for a
     /// caller that holds a lock of its own (a timer's): it drops `d` after
     /// releasing that lock.
-    pub fn try_send_with(&self, value: T, d: &mut Defer<T>) -> Result<(), TrySendError<T>> {
+    pub fn try_send_with(&self, value: T, d: &mut ChanDefer<T>) -> Result<(), TrySendError<T>> {
         let mut st = self.state.lock();
         st.try_send(self.cap, value, d)
     }
 
     /// [`Chan::try_recv`] that leaves the wakes and drops in `d`.
-    pub fn try_recv_with(&self, d: &mut Defer<T>) -> TryRecv<T> {
+    pub fn try_recv_with(&self, d: &mut ChanDefer<T>) -> TryRecv<T> {
         let mut st = self.state.lock();
         match st.try_recv(self.cap, d) {
             Some(Some(v)) => TryRecv::Value(v),
@@ -308,7 +313,7 @@ impl<T> Chan<T> {
 
     /// [`Chan::close`] that leaves the wakes and drops in `d` (a context
     /// closes its done channel under its own lock).
-    pub fn close_with(&self, d: &mut Defer<T>) -> Result<(), AlreadyClosed> {
+    pub fn close_with(&self, d: &mut ChanDefer<T>) -> Result<(), AlreadyClosed> {
         let mut st = self.state.lock();
         st.close(d)
     }
@@ -327,7 +332,7 @@ pub fn select<'a, T: 'a>(
     cases: impl IntoIterator<Item = Case<'a, T>>,
     waiter: Option<&Arc<ChanWaiter<T>>>,
 ) -> Poll<T> {
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let mut chans: Small<&Chan<T>> = SmallVec::new();
     let mut sends: Small<Option<T>> = SmallVec::new();
     let mut is_send: Small<bool> = SmallVec::new();
@@ -419,7 +424,7 @@ pub fn unregister<'a, T: 'a>(
     chans: impl IntoIterator<Item = &'a Chan<T>>,
     waiter: &Arc<ChanWaiter<T>>,
 ) {
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let mut seen: Small<usize> = SmallVec::new();
     for c in chans {
         if seen.contains(&c.addr()) {
@@ -431,6 +436,6 @@ pub fn unregister<'a, T: 'a>(
 }
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+pub(crate) mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -9,14 +9,12 @@
 //! Ctrl-C) withdraws and removes itself, so a later signal goes to another
 //! waiter instead of being lost on it.
 
-use super::sync::{Arc, Mutex as Lock};
-use super::waiter::{Deferred, Waiter};
+use super::shim::{Arc, Mutex as Lock};
+use super::waiter::{Defer, Waiter};
 use std::collections::VecDeque;
 
 /// The waiter type of a condition variable.
 pub type CondWaiter = Waiter<()>;
-
-type Defer = Deferred<CondWaiter, ()>;
 
 /// A condition variable's list of waiters.
 pub struct NotifyList {
@@ -51,7 +49,7 @@ impl NotifyList {
 
     /// Wakes the oldest waiter, if any; true if one was woken.
     pub fn notify_one(&self) -> bool {
-        let mut d = Defer::new();
+        let mut d: Defer<()> = Defer::new();
         let mut q = self.waiters.lock();
         while let Some(w) = q.pop_front() {
             if w.complete(()).is_ok() {
@@ -64,7 +62,7 @@ impl NotifyList {
 
     /// Wakes every waiter; returns how many.
     pub fn notify_all(&self) -> usize {
-        let mut d = Defer::new();
+        let mut d: Defer<()> = Defer::new();
         let mut q = self.waiters.lock();
         let mut n = 0;
         for w in q.drain(..) {

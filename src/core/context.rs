@@ -19,8 +19,8 @@
 //! handed back to the caller, cleanups (stopping a deadline timer) run after
 //! the lock.
 
-use super::chan::{Chan, Defer};
-use super::sync::{Arc, Mutex};
+use super::chan::{Chan, ChanDefer};
+use super::shim::{Arc, Mutex};
 use std::collections::HashMap;
 use std::sync::Weak;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -139,7 +139,7 @@ impl<V, E: Clone, F> Node<V, E, F> {
         while let Some(node) = stack.pop() {
             // Declared before the guard: the done channel's wakes run after
             // the node lock is released.
-            let mut wakes = Defer::new();
+            let mut wakes = ChanDefer::new();
             let (children, funcs) = {
                 let mut st = node.state.lock();
                 if st.err.is_some() {

@@ -13,13 +13,15 @@ pub mod mutex;
 pub mod pool;
 pub mod rwmutex;
 pub mod sema;
+pub mod shim;
 #[cfg(not(loom))]
 mod spin;
-pub mod sync;
 #[cfg(not(loom))]
 pub mod timers;
 pub mod waiter;
 pub mod waitgroup;
 
+#[cfg(all(test, loom))]
+mod loom_sync;
 #[cfg(all(test, not(loom)))]
 mod tests;

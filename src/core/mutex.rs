@@ -30,10 +30,10 @@
 //! the lock; with `Retry` it must retry at least once (that is what keeps
 //! the wake-up from being lost).
 
-use super::sync::{Arc, Mutex as Lock};
-use super::waiter::{Deferred, Waiter};
+use super::shim::{Arc, AtomicU32, Mutex as Lock};
+use super::waiter::{Defer, Waiter};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The lock is held.
@@ -173,7 +173,7 @@ impl Mutex {
             }
             break;
         }
-        let mut d: Deferred<MutexWaiter, ()> = Deferred::new();
+        let mut d: Defer<Grant> = Defer::new();
         let mut q = self.queue.lock();
         // We hold LOCKED, and PARKED and STARVING change only under the
         // queue lock: of the state, only WOKEN can change (be cleared) now.
@@ -341,13 +341,13 @@ impl Mutex {
         self.queue.lock().len()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn queued(&self) -> usize {
         self.waiting()
     }
 
     #[cfg(test)]
-    fn state(&self) -> u32 {
+    pub(crate) fn state(&self) -> u32 {
         self.state.load(Ordering::Relaxed)
     }
 }

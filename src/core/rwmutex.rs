@@ -14,10 +14,10 @@
 //!   starve either.
 //! - Writers are served in FIFO order.
 
-use super::sync::{Arc, Mutex as Lock};
-use super::waiter::{Deferred, Waiter};
+use super::shim::{Arc, AtomicU64, Mutex as Lock};
+use super::waiter::{Defer, Waiter};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// A writer holds the lock.
@@ -50,8 +50,6 @@ struct Queue {
     /// Writer entries in `entries` (stale ones included until removed).
     writers: usize,
 }
-
-type Defer = Deferred<RwWaiter, ()>;
 
 /// Go's `sync.RWMutex`.
 pub struct RwMutex {
@@ -214,7 +212,7 @@ impl RwMutex {
     }
 
     /// Grants a read lock to every queued reader.
-    fn grant_readers(&self, q: &mut Queue, d: &mut Defer) {
+    fn grant_readers(&self, q: &mut Queue, d: &mut Defer<()>) {
         let mut i = 0;
         while i < q.entries.len() {
             if q.entries[i].writer {
@@ -234,7 +232,7 @@ impl RwMutex {
     /// Grants what the state allows (under the queue lock): the lock to the
     /// first writer when free, or, when no writer waits, read locks to
     /// every queued reader. Then brings the flags up to date.
-    fn dispatch(&self, q: &mut Queue, d: &mut Defer) {
+    fn dispatch(&self, q: &mut Queue, d: &mut Defer<()>) {
         loop {
             let s = self.state.load(Ordering::Relaxed);
             if s & WRITER != 0 {
@@ -317,7 +315,7 @@ impl RwMutex {
     }
 
     #[cfg(test)]
-    fn state(&self) -> u64 {
+    pub(crate) fn state(&self) -> u64 {
         self.state.load(Ordering::Relaxed)
     }
 
@@ -326,7 +324,7 @@ impl RwMutex {
         self.queue.lock().entries.len()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn queued(&self) -> usize {
         self.waiting()
     }

@@ -9,8 +9,8 @@
 //! outside canceller (a context that became done); a timeout withdraws it.
 //! Either way, a waiter that gives up calls [`Semaphore::cancel`].
 
-use super::sync::{Arc, Mutex as Lock};
-use super::waiter::{Deferred, Waiter};
+use super::shim::{Arc, Mutex as Lock};
+use super::waiter::{Defer, Waiter};
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -46,8 +46,6 @@ struct State {
     cur: u64,
     waiters: VecDeque<Entry>,
 }
-
-type Defer = Deferred<SemWaiter, ()>;
 
 /// A weighted semaphore of `size` tokens.
 pub struct Semaphore {
@@ -155,7 +153,7 @@ impl Semaphore {
 
     /// Go's `notifyWaiters`: grant the front waiters while they fit; stop at
     /// the first that does not (no overtaking).
-    fn notify(&self, st: &mut State, d: &mut Defer) {
+    fn notify(&self, st: &mut State, d: &mut Defer<Acquired>) {
         while let Some(front) = st.waiters.front() {
             if self.size - st.cur < front.n {
                 break;

@@ -34,7 +34,7 @@ use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,10 @@ pub struct TimerCell<T> {
     /// Bumped (under both locks) by every stop and reset: heap entries
     /// carrying an older number are stale.
     seq: AtomicU64,
+    /// The entry of the current sequence number is in the heap (not yet
+    /// popped): changed only under the heap lock, so that the count of
+    /// stale entries is exact.
+    queued: AtomicBool,
     state: Mutex<CellState>,
     target: T,
 }
@@ -70,6 +74,7 @@ impl<T> TimerCell<T> {
     pub fn new(target: T) -> Arc<Self> {
         Arc::new(TimerCell {
             seq: AtomicU64::new(0),
+            queued: AtomicBool::new(false),
             state: Mutex::new(CellState {
                 when: None,
                 period: None,
@@ -204,11 +209,13 @@ impl<T: Send + Sync + 'static> Timers<T> {
         h.entries.len().saturating_sub(h.stale)
     }
 
-    /// Invalidates the cell's current heap entry (if `armed`) and returns
-    /// the new sequence number. Called under the cell lock.
-    fn bump(&self, cell: &TimerCell<T>, armed: bool) -> u64 {
+    /// Invalidates the cell's current heap entry and returns the new
+    /// sequence number. Called under the cell lock. The entry counts as
+    /// stale only while it is still in the heap: one the thread already
+    /// popped into a batch is not there to be skipped.
+    fn bump(&self, cell: &TimerCell<T>) -> u64 {
         let mut h = self.heap();
-        if armed {
+        if cell.queued.swap(false, Ordering::Relaxed) {
             h.stale += 1;
             if h.needs_compaction() {
                 // The thread may sleep until a far deadline: wake it to compact.
@@ -230,6 +237,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
             seq,
             cell: cell.clone(),
         });
+        cell.queued.store(true, Ordering::Relaxed);
         if !h.running {
             let me = self.clone();
             std::thread::Builder::new()
@@ -257,7 +265,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
     ) -> io::Result<(bool, R)> {
         let mut st = cell.state.lock();
         let was_armed = st.when.is_some();
-        let seq = self.bump(cell, was_armed);
+        let seq = self.bump(cell);
         let when = Instant::now() + delay.min(MAX_DELAY);
         st.when = Some(when);
         st.period = period;
@@ -272,7 +280,7 @@ impl<T: Send + Sync + 'static> Timers<T> {
         let mut st = cell.state.lock();
         let was_armed = st.when.take().is_some();
         st.period = None;
-        self.bump(cell, was_armed);
+        self.bump(cell);
         (was_armed, under_lock(&cell.target))
     }
 
@@ -344,9 +352,10 @@ impl<T: Send + Sync + 'static> Timers<T> {
                     }
                     let Some(e) = h.entries.pop() else { break };
                     if e.is_stale() {
-                        h.stale = h.stale.saturating_sub(1);
+                        h.stale -= 1;
                         stale.push(e);
                     } else {
+                        e.cell.queued.store(false, Ordering::Relaxed);
                         batch.push(Due {
                             cell: e.cell,
                             seq: e.seq,
@@ -372,12 +381,50 @@ impl<T: Send + Sync + 'static> Timers<T> {
         }
     }
 
+    /// Before `fork()` (a `pthread_atfork` prepare handler: inside
+    /// `fork()`, when no Python code runs any more on the forking thread):
+    /// takes the heap lock, so that the child never inherits it held by a
+    /// thread that does not exist there (the child's timers would hang).
+    /// Whoever holds the lock never waits for anything but the lock, so
+    /// this waits microseconds. Released by [`Timers::after_fork_in_parent`]
+    /// or [`Timers::after_fork_in_child_handler`], on this thread.
+    pub fn before_fork(&'static self) {
+        let guard = self.heap();
+        FORK_GUARD.with(|g| g.borrow_mut().push(Box::new(guard)));
+    }
+
+    /// In the parent after `fork()`: releases the heap lock.
+    pub fn after_fork_in_parent(&'static self) {
+        FORK_GUARD.with(|g| drop(g.borrow_mut().pop()));
+    }
+
+    /// In the child, inside `fork()`: the timer thread is gone; releases
+    /// the heap lock. [`Timers::after_fork_in_child`] starts a new thread.
+    pub fn after_fork_in_child_handler(&'static self) {
+        if let Some(mut any) = FORK_GUARD.with(|g| g.borrow_mut().pop())
+            && let Some(h) = any.downcast_mut::<MutexGuard<'static, Heap<T>>>()
+        {
+            h.running = false;
+        }
+    }
+
     /// In a forked child: the parent's timer thread is gone; start a new one
-    /// if timers are pending (else on the next arming).
-    pub fn after_fork_in_child(self: &Arc<Self>) {
+    /// if timers are pending (else on the next arming). An error if the heap
+    /// lock is held (a fork that bypassed the fork handlers, made while
+    /// another thread held it): the child's timers cannot run, and saying
+    /// so beats hanging.
+    pub fn after_fork_in_child(self: &Arc<Self>) -> io::Result<()> {
         let Ok(mut h) = self.heap.try_lock() else {
-            return;
+            return Err(io::Error::other(
+                "the timer heap was locked by another thread at fork: \
+                 timers cannot run in this child",
+            ));
         };
+        self.restart(&mut h);
+        Ok(())
+    }
+
+    fn restart(self: &Arc<Self>, h: &mut Heap<T>) {
         h.running = false;
         if !h.entries.is_empty() {
             let me = self.clone();
@@ -390,6 +437,12 @@ impl<T: Send + Sync + 'static> Timers<T> {
             }
         }
     }
+}
+
+thread_local! {
+    /// The heap guard held across a fork (see [`Timers::before_fork`]).
+    static FORK_GUARD: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(all(test, not(loom)))]

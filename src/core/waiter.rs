@@ -24,7 +24,7 @@
 //! had been withdrawn) and the primitives discard it like any other
 //! withdrawn entry. The check is one relaxed atomic load on the fast path.
 
-use super::sync::{Arc, Mutex, MutexGuard};
+use super::shim::{Arc, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{
@@ -245,8 +245,8 @@ impl<R> Waiter<R> {
     /// returned and taken) or `deadline` passes (`None`; the waiter stays
     /// registered, to be aborted or parked on again). The waiter must have
     /// been made by [`Waiter::for_current_thread`] on this thread.
-    /// How it waits (a short spin first, then the futex) is
-    /// [`spin::wait_briefly`]'s policy.
+    /// How it waits (a few yields while the machine has a free core, then
+    /// the futex) is `spin::wait_briefly`'s policy.
     pub fn park(&self, deadline: Option<Instant>) -> Option<R> {
         #[cfg(not(loom))]
         if super::spin::wait_briefly(|| self.ready.load(Acquire), deadline) {
@@ -300,6 +300,10 @@ pub struct Deferred<W: Wakeable, T> {
     wakes: Vec<Arc<W>>,
     trash: Vec<T>,
 }
+
+/// The deferred work of a primitive whose waiters are completed with `R`
+/// (and that drops values of type `T`): the one name every module uses.
+pub type Defer<R, T = ()> = Deferred<Waiter<R>, T>;
 
 /// Anything that [`Deferred`] can wake.
 pub trait Wakeable {

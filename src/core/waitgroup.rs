@@ -8,9 +8,9 @@
 //! so none can slip in between and be missed. A group is reusable as soon
 //! as `wait` returns.
 
-use super::sync::{Arc, Mutex as Lock};
-use super::waiter::{Deferred, Waiter};
-use std::sync::atomic::{AtomicU64, Ordering};
+use super::shim::{Arc, AtomicU64, Mutex as Lock};
+use super::waiter::{Defer, Waiter};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// The waiter type of a wait group.
@@ -102,7 +102,7 @@ impl WaitGroup {
     /// `add` that may reach zero with waiters: under the queue lock, where
     /// the waiter count cannot change.
     fn add_and_release(&self, delta: i64) -> Result<(), WgError> {
-        let mut d: Deferred<WgWaiter, ()> = Deferred::new();
+        let mut d: Defer<()> = Defer::new();
         let mut q = self.queue.lock();
         let mut s = self.state.load(Ordering::Relaxed);
         let zero = loop {

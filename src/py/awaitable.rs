@@ -1,11 +1,18 @@
-//! The asyncio side of waiting: the awaitables every `*_async` method returns.
+//! The coroutine drivers of the wait protocol (src/wait.rs): the awaitables
+//! every `*_async` method returns, for asyncio tasks and trio tasks alike.
 //!
 //! An [`Awaitable`] does nothing until awaited, like a coroutine. Its first
 //! step tries the operation: if it completes at once (the fast path), the
 //! await returns without a future and without a loop round trip. Otherwise
-//! it registers a waiter whose wake resolves an asyncio future of the
-//! running loop, awaits that future, then takes the result from the
-//! waiter. If the awaiting task is cancelled (or a `timeout=` expires) the
+//! it decides how the awaiting task waits. In an asyncio task it registers
+//! a waiter whose wake resolves an asyncio future of the running loop,
+//! awaits that future, then takes the result from the waiter. In a trio
+//! task it registers a waiter whose wake reschedules the task and delegates
+//! to `gocurrent._trio.wait`, which waits in
+//! `trio.lowlevel.wait_task_rescheduled` with an abort that withdraws (see
+//! src/py/trio.rs).
+//!
+//! asyncio: if the awaiting task is cancelled (or a `timeout=` expires) the
 //! waiter is withdrawn first: when it was still waiting, nothing happened and
 //! the exception propagates; when it had just been completed, the operation
 //! happened, so its result is returned (the cancel is absorbed, as a
@@ -16,38 +23,17 @@
 //! request (`asyncio.timeout` leaving its block uncancels): no value lost,
 //! no cancellation lost, no spurious one either.
 
+use super::trio;
 use crate::blocking;
 use crate::core::waiter::Wake;
+use crate::wait::{Driven, DynOp, Timeout, Value, WaitOp};
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTimeoutError};
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyTuple};
 use std::thread::ThreadId;
-
-/// An asynchronous operation as [`Awaitable`] drives it.
-pub trait AsyncOp: Send + Sync {
-    /// Performs the operation if it can complete at once.
-    fn try_now(&self, py: Python<'_>) -> Option<PyResult<Py<PyAny>>>;
-    /// Tries again and, if the operation must wait, registers a waiter that
-    /// `wake` wakes once it has been completed. `Some`: performed now.
-    fn register(&self, py: Python<'_>, wake: Wake) -> Option<PyResult<Py<PyAny>>>;
-    /// After the wake: the operation's result (or exception).
-    fn finish(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
-    /// Withdraws a registered operation: `true` if it was still waiting
-    /// (nothing happened, nor will); `false` if it completed already and
-    /// [`AsyncOp::finish`] gives its result.
-    fn withdraw(&self) -> bool;
-    /// The operation completed but its result will never be delivered (the
-    /// coroutine was closed, or an exception other than a cancellation was
-    /// thrown in at the `await`): release what it holds. By default the
-    /// result is finished and dropped (a received value is simply dropped);
-    /// an operation that acquired something (a lock, tokens) gives it back.
-    fn abandon(&self, py: Python<'_>) {
-        drop(self.finish(py));
-    }
-}
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -65,9 +51,22 @@ fn asyncio_attr<'py>(
     .map(|o| o.bind(py))
 }
 
-/// The running event loop of this thread (RuntimeError if there is none).
-pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    asyncio_attr(py, &GET_RUNNING_LOOP, "get_running_loop")?.call0()
+/// How the awaiting task waits, decided at each await: on this thread's
+/// running asyncio loop, else in a trio task.
+enum Flavor<'py> {
+    Asyncio(Bound<'py, PyAny>),
+    Trio,
+}
+
+fn flavor(py: Python<'_>) -> PyResult<Flavor<'_>> {
+    let running = asyncio_attr(py, &GET_RUNNING_LOOP, "_get_running_loop")?.call0()?;
+    if !running.is_none() {
+        return Ok(Flavor::Asyncio(running));
+    }
+    if trio::in_trio_task(py)? {
+        return Ok(Flavor::Trio);
+    }
+    Err(PyRuntimeError::new_err("no running event loop"))
 }
 
 /// Sets a future's result to None. A future that is done already (cancelled,
@@ -92,8 +91,10 @@ fn resolve_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// An asyncio future of the running loop, and the [`Wake`] that resolves it
 /// from any thread: directly on the loop's own thread, else through
 /// `call_soon_threadsafe` (a closed loop is ignored).
-pub fn future_and_wake(py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)> {
-    let event_loop = running_loop(py)?;
+fn future_and_wake<'py>(
+    py: Python<'py>,
+    event_loop: Bound<'py, PyAny>,
+) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)> {
     let fut = event_loop
         .call_method0(intern!(py, "create_future"))?
         .unbind();
@@ -188,13 +189,15 @@ fn schedule_redelivery(py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
 enum State {
     /// Not awaited yet: nothing has happened.
     Start,
-    /// Registered; the task waits on the future (yielded as a future's
-    /// `__await__` iterator yields it).
+    /// asyncio: registered; the task waits on the future (yielded as a
+    /// future's `__await__` iterator yields it).
     Waiting {
         fut: Py<PyAny>,
         /// The `loop.call_later` handle of a `timeout=`.
         timer: Option<Py<PyAny>>,
     },
+    /// trio: registered; the steps go to `gocurrent._trio.wait`'s coroutine.
+    Delegating { inner: Py<PyAny> },
     /// Returned, raised or withdrawn.
     Finished,
 }
@@ -203,10 +206,8 @@ enum State {
 /// until awaited (see the module docs).
 #[pyclass(frozen, module = "gocurrent._native", name = "Awaitable")]
 pub struct Awaitable {
-    op: Box<dyn AsyncOp>,
-    /// `None`: wait for ever; `Some(t)`: give up after t seconds (t <= 0:
-    /// one attempt).
-    timeout: Option<f64>,
+    op: Box<dyn DynOp>,
+    timeout: Timeout,
     state: Mutex<State>,
 }
 
@@ -231,10 +232,29 @@ fn stop(result: PyResult<Py<PyAny>>) -> PyErr {
     }
 }
 
+/// The outcome of a step of the delegated (trio) coroutine: what it
+/// yields, or, once it returned or raised, the result.
+enum Forwarded {
+    Yielded(Py<PyAny>),
+    Ended(PyResult<Py<PyAny>>),
+}
+
+fn forwarded(py: Python<'_>, r: PyResult<Bound<'_, PyAny>>) -> Forwarded {
+    match r {
+        Ok(y) => Forwarded::Yielded(y.unbind()),
+        Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
+            let value = e.value(py).getattr(intern!(py, "value")).map(Bound::unbind);
+            Forwarded::Ended(value)
+        }
+        Err(e) => Forwarded::Ended(Err(e)),
+    }
+}
+
 impl Awaitable {
-    pub fn wrap(py: Python<'_>, op: Box<dyn AsyncOp>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+    /// An awaitable that drives `op`; `timeout` bounds the wait.
+    pub fn wrap<O: WaitOp>(py: Python<'_>, op: O, timeout: Timeout) -> PyResult<Value> {
         let aw = Awaitable {
-            op,
+            op: Box::new(Driven::new(op)),
             timeout,
             state: Mutex::new(State::Start),
         };
@@ -264,6 +284,15 @@ impl Awaitable {
         }
     }
 
+    /// Withdraws a registered operation that will not be delivered (an
+    /// error after registering, a close): if it completed meanwhile, what
+    /// it holds is released.
+    fn give_up(&self) {
+        if !self.op.withdraw() {
+            self.op.abandon();
+        }
+    }
+
     /// The first step, with the state (still `Start`) locked: one lock for
     /// the whole fast path.
     fn first_step(slf: &Bound<'_, Self>, state: &mut State) -> Step {
@@ -273,35 +302,113 @@ impl Awaitable {
             *state = State::Finished;
             return done(py, result);
         }
-        if this.timeout.is_some_and(|t| t <= 0.0) {
+        if let Timeout::Now = this.timeout {
             *state = State::Finished;
-            return Err(PyTimeoutError::new_err(()));
+            return Err(this.timeout.error(this.op.what()));
         }
-        let (event_loop, fut, wake) = future_and_wake(py)?;
-        if let Some(result) = this.op.register(py, wake) {
-            *state = State::Finished;
-            return done(py, result);
-        }
-        let timer = match this.timeout {
-            Some(t) => {
-                let expire = slf.getattr("_expire")?;
-                Some(event_loop.call_method1(py, "call_later", (t, expire))?)
-            }
-            None => None,
+        let (next, result) = match flavor(py) {
+            Ok(Flavor::Asyncio(event_loop)) => Self::start_asyncio(slf, event_loop),
+            Ok(Flavor::Trio) => Self::start_trio(slf),
+            Err(e) => (State::Finished, Err(e)),
         };
-        // What the future's own `__await__` iterator does, without the
-        // iterator and the StopIteration that ends it: mark the future as
-        // awaited and yield it to the task, which resumes this step once
-        // the future is done (see `step`).
-        fut.setattr(py, intern!(py, "_asyncio_future_blocking"), true)?;
-        *state = State::Waiting {
-            fut: fut.clone_ref(py),
-            timer,
-        };
-        Ok(Some(fut))
+        *state = next;
+        result
     }
 
-    fn step(slf: &Bound<'_, Self>) -> Step {
+    /// asyncio: registers a waiter that resolves a future of the loop,
+    /// arms the timeout, and yields the future.
+    fn start_asyncio(slf: &Bound<'_, Self>, event_loop: Bound<'_, PyAny>) -> (State, Step) {
+        let py = slf.py();
+        let this = slf.get();
+        let (event_loop, fut, wake) = match future_and_wake(py, event_loop) {
+            Ok(x) => x,
+            Err(e) => return (State::Finished, Err(e)),
+        };
+        if let Some(result) = this.op.register(py, wake) {
+            return (State::Finished, done(py, result));
+        }
+        // Registered: from here on every failure withdraws, so no value is
+        // ever handed to a waiter nobody reads.
+        let armed = || -> PyResult<Option<Py<PyAny>>> {
+            let timer = match this.timeout.seconds() {
+                Some(t) => {
+                    let expire = slf.getattr(intern!(py, "_expire"))?;
+                    Some(event_loop.call_method1(py, intern!(py, "call_later"), (t, expire))?)
+                }
+                None => None,
+            };
+            // What the future's own `__await__` iterator does, without the
+            // iterator and the StopIteration that ends it: mark the future
+            // as awaited and yield it to the task, which resumes this step
+            // once the future is done (see `step`).
+            if let Err(e) = fut.setattr(py, intern!(py, "_asyncio_future_blocking"), true) {
+                Self::cancel_timer(py, timer);
+                return Err(e);
+            }
+            Ok(timer)
+        };
+        match armed() {
+            Ok(timer) => {
+                let yielded = fut.clone_ref(py);
+                (State::Waiting { fut, timer }, Ok(Some(yielded)))
+            }
+            Err(e) => {
+                this.give_up();
+                (State::Finished, Err(e))
+            }
+        }
+    }
+
+    /// trio: registers a waiter that reschedules the task, then delegates
+    /// to `gocurrent._trio.wait`'s coroutine (stepped once here).
+    fn start_trio(slf: &Bound<'_, Self>) -> (State, Step) {
+        let py = slf.py();
+        let this = slf.get();
+        let wake = match trio::wake(py) {
+            Ok(wake) => wake,
+            Err(e) => return (State::Finished, Err(e)),
+        };
+        if let Some(result) = this.op.register(py, wake) {
+            return (State::Finished, done(py, result));
+        }
+        let inner = match trio::waiting(slf, this.timeout.seconds()) {
+            Ok(inner) => inner,
+            Err(e) => {
+                this.give_up();
+                return (State::Finished, Err(e));
+            }
+        };
+        // Its first step only yields to trio (the abort is its business
+        // from here on).
+        match forwarded(py, inner.call_method1(intern!(py, "send"), (py.None(),))) {
+            Forwarded::Yielded(y) => (
+                State::Delegating {
+                    inner: inner.unbind(),
+                },
+                Ok(Some(y)),
+            ),
+            Forwarded::Ended(r) => (State::Finished, r.map(Some)),
+        }
+    }
+
+    /// A step of a delegated (trio) wait: `call` sends or throws into the
+    /// inner coroutine.
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        inner: Bound<'py, PyAny>,
+        call: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
+    ) -> Step {
+        match forwarded(py, call(&inner)) {
+            Forwarded::Yielded(y) => Ok(Some(y)),
+            Forwarded::Ended(r) => {
+                *self.state.lock() = State::Finished;
+                done(py, r)
+            }
+        }
+    }
+
+    fn step(slf: &Bound<'_, Self>, value: Option<&Bound<'_, PyAny>>) -> Step {
         let py = slf.py();
         let this = slf.get();
         // Locked only by a step, `throw`, `close` or `_expire`, which the
@@ -314,6 +421,12 @@ impl Awaitable {
         let fut = match &mut *state {
             State::Start => return Self::first_step(slf, &mut state),
             State::Waiting { fut, .. } => fut.clone_ref(py),
+            State::Delegating { inner } => {
+                let inner = inner.clone_ref(py).into_bound(py);
+                drop(state);
+                let value = value.map_or_else(|| py.None().into_bound(py), Bound::clone);
+                return this.forward(py, inner, |c| c.call_method1(intern!(py, "send"), (value,)));
+            }
             State::Finished => {
                 return Err(PyRuntimeError::new_err(
                     "cannot reuse already awaited operation",
@@ -327,9 +440,7 @@ impl Awaitable {
         let resumed = fut.call_method0(py, intern!(py, "result"));
         this.finish_state(py);
         if let Err(e) = resumed {
-            if !this.op.withdraw() {
-                this.op.abandon(py);
-            }
+            this.give_up();
             return Err(e);
         }
         done(py, this.op.finish(py))
@@ -345,11 +456,11 @@ impl Awaitable {
         slf
     }
     fn __next__(slf: &Bound<'_, Self>) -> Step {
-        Self::step(slf)
+        Self::step(slf, None)
     }
-    #[pyo3(signature = (_value, /))]
-    fn send(slf: &Bound<'_, Self>, _value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        match Self::step(slf)? {
+    #[pyo3(signature = (value, /))]
+    fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        match Self::step(slf, Some(value))? {
             Some(yielded) => Ok(yielded),
             None => Err(stop(Ok(slf.py().None()))),
         }
@@ -366,8 +477,23 @@ impl Awaitable {
     ) -> PyResult<Py<PyAny>> {
         let exc = to_exception(typ, val, tb);
         let old = std::mem::replace(&mut *self.state.lock(), State::Finished);
-        let State::Waiting { fut, timer, .. } = old else {
-            return Err(exc);
+        let (fut, timer) = match old {
+            State::Waiting { fut, timer } => (fut, timer),
+            State::Delegating { inner } => {
+                *self.state.lock() = State::Delegating {
+                    inner: inner.clone_ref(py),
+                };
+                let exc = exc.into_value(py);
+                let r = self.forward(py, inner.into_bound(py), |c| {
+                    c.call_method1(intern!(py, "throw"), (exc,))
+                });
+                return match r {
+                    Ok(Some(yielded)) => Ok(yielded),
+                    Ok(None) => Err(stop(Ok(py.None()))),
+                    Err(e) => Err(e),
+                };
+            }
+            _ => return Err(exc),
         };
         Self::cancel_timer(py, timer);
         if self.op.withdraw() {
@@ -376,7 +502,7 @@ impl Awaitable {
         }
         let cancelled = asyncio_attr(py, &CANCELLED_ERROR, "CancelledError")?;
         if !exc.matches(py, cancelled)? {
-            self.op.abandon(py);
+            self.op.abandon();
             return Err(exc);
         }
         // The operation completed before the cancellation reached us: keep
@@ -390,15 +516,21 @@ impl Awaitable {
         Err(stop(result))
     }
 
-    fn close(&self, py: Python<'_>) {
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
         let old = std::mem::replace(&mut *self.state.lock(), State::Finished);
-        if let State::Waiting { timer, .. } = old {
-            Self::cancel_timer(py, timer);
-            if !self.op.withdraw() {
+        match old {
+            State::Waiting { timer, .. } => {
+                Self::cancel_timer(py, timer);
                 // Completed but never to be received: release what it holds.
-                self.op.abandon(py);
+                self.give_up();
             }
+            State::Delegating { inner } => {
+                inner.call_method0(py, intern!(py, "close"))?;
+                self.give_up();
+            }
+            _ => {}
         }
+        Ok(())
     }
 
     /// The `timeout=` expired: withdraw, and fail the future if that won.
@@ -411,18 +543,42 @@ impl Awaitable {
             _ => return Ok(()),
         };
         if self.op.withdraw() && !fut.call_method0(py, "done")?.is_truthy(py)? {
-            let exc = PyTimeoutError::new_err(()).into_value(py);
+            let exc = self.timeout.error(self.op.what()).into_value(py);
             fut.call_method1(py, "set_exception", (exc,))?;
         }
         Ok(())
+    }
+
+    /// trio's abort: `True` if the operation was withdrawn before it
+    /// completed (nothing happened); `False` if it completed (the wake
+    /// reschedules the task, and `_finish` gives the result).
+    fn _withdraw(&self) -> bool {
+        self.op.withdraw()
+    }
+
+    /// The result of the completed operation (trio, after the wake).
+    fn _finish(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.op.finish(py)
+    }
+
+    /// The wait ended with an exception (trio): withdraw, or release what
+    /// a completed operation holds.
+    fn _give_up(&self) {
+        self.give_up();
+    }
+
+    /// The TimeoutError of this operation's `timeout=`.
+    fn _timeout_error(&self, py: Python<'_>) -> Py<PyAny> {
+        self.timeout.error(self.op.what()).into_value(py).into_any()
     }
 }
 
 impl Drop for Awaitable {
     fn drop(&mut self) {
         // Dropped while registered (never awaited to the end): withdraw so
-        // no value is handed to a waiter that nobody will read.
-        if let State::Waiting { .. } = self.state.get_mut() {
+        // no value is handed to a waiter that nobody will read (the op's
+        // own drop gives back anything it was handed meanwhile).
+        if let State::Waiting { .. } | State::Delegating { .. } = self.state.get_mut() {
             self.op.withdraw();
         }
     }

@@ -1,40 +1,28 @@
-//! `Chan`, `nilchan`, `select` and `select_async`: thin wrappers that parse
-//! arguments into a [`Plan`] and map the core's outcome to Python results.
+//! `Chan` and `nilchan`: argument parsing into a [`Plan`] (the cases of
+//! one operation; a send or a receive is a one-case plan), run as a
+//! [`ChanOp`] by the drivers of the wait protocol (src/wait.rs), with the
+//! core's outcome mapped to Python results. `select` parses its cases in
+//! src/py/select.rs into the same plan.
 
-use super::awaitable::{AsyncOp, Awaitable};
+use super::awaitable::Awaitable;
+use super::errors::{close_of_nil, must_be, send_on_closed};
 use super::timeout::Timeout;
 use crate::blocking;
 use crate::core::chan::{
     self as core, Case, ChanWaiter, Outcome, Poll, Selected, TryRecv, TrySendError,
 };
-use crate::core::waiter::{Waiter, Wake};
-use parking_lot::Mutex;
+use crate::wait::WaitOp;
 use pyo3::PyTraverseError;
-use pyo3::create_exception;
-use pyo3::exceptions::{
-    PyException, PyRuntimeError, PyStopAsyncIteration, PyStopIteration, PyTimeoutError,
-    PyTypeError, PyValueError,
-};
+use pyo3::exceptions::{PyRuntimeError, PyStopAsyncIteration, PyStopIteration, PyValueError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyTuple, PyType};
+use pyo3::types::PyType;
 use smallvec::{SmallVec, smallvec};
 use std::sync::Arc;
 
 type Value = Py<PyAny>;
 type Core = Arc<core::Chan<Value>>;
-
-create_exception!(
-    gocurrent,
-    ChanClosedError,
-    PyException,
-    "Raised by a send on a closed channel and by closing a closed (or nil) channel."
-);
-
-fn closed_error(msg: &'static str) -> PyErr {
-    ChanClosedError::new_err(msg)
-}
 
 /// A Go channel: `Chan(cap=0)`; `Chan[T]` for typing.
 #[pyclass(frozen, module = "gocurrent", name = "Chan")]
@@ -48,7 +36,7 @@ pub struct Chan {
 
 /// What a case does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
     Recv,
     RecvOk,
     Send,
@@ -56,7 +44,7 @@ enum Kind {
 
 /// How the performed case becomes the Python result.
 #[derive(Clone, Copy, Debug)]
-enum Reply {
+pub enum Reply {
     /// The value (`recv`, `select` cases).
     Value,
     /// `(value, ok)`.
@@ -71,7 +59,7 @@ enum Reply {
 
 /// The cases of one operation (a single send or receive is a one-case
 /// plan), without the nil channels, which are never ready.
-struct Plan {
+pub struct Plan {
     chans: Cases<Core>,
     kinds: Cases<Kind>,
     /// The position of each case in the caller's argument list.
@@ -79,12 +67,41 @@ struct Plan {
     /// The values of the send cases, until they are handed to the core.
     values: Cases<Option<Value>>,
     reply: Reply,
+    /// Go's wait reason of a party blocked in this plan.
+    reason: &'static str,
 }
 
 /// Most operations have one case, most selects a few.
 type Cases<T> = SmallVec<[T; 2]>;
 
 impl Plan {
+    /// An empty select of `given` cases, to be filled by [`Plan::push`].
+    pub fn select(given: usize) -> Plan {
+        Plan {
+            chans: SmallVec::with_capacity(given),
+            kinds: SmallVec::with_capacity(given),
+            index: SmallVec::with_capacity(given),
+            values: SmallVec::with_capacity(given),
+            reply: Reply::Select,
+            reason: if given == 0 {
+                "select (no cases)"
+            } else {
+                "select"
+            },
+        }
+    }
+
+    /// Adds case `index` of a select (nothing for a nil channel, which is
+    /// never ready).
+    pub fn push(&mut self, index: usize, chan: &Chan, kind: Kind, value: Option<Value>) {
+        if let Some(c) = &chan.inner {
+            self.chans.push(c.clone());
+            self.kinds.push(kind);
+            self.index.push(index);
+            self.values.push(value);
+        }
+    }
+
     fn single(chan: &Chan, kind: Kind, value: Option<Value>, reply: Reply) -> Plan {
         let mut plan = Plan {
             chans: SmallVec::new(),
@@ -92,6 +109,12 @@ impl Plan {
             index: smallvec![0],
             values: smallvec![value],
             reply,
+            reason: match (kind, chan.inner.is_some()) {
+                (Kind::Send, true) => "chan send",
+                (Kind::Send, false) => "chan send (nil chan)",
+                (_, true) => "chan receive",
+                (_, false) => "chan receive (nil chan)",
+            },
         };
         match &chan.inner {
             Some(c) => plan.chans.push(c.clone()),
@@ -171,118 +194,115 @@ impl Plan {
     /// The Python result of the performed case.
     fn reply(&self, py: Python<'_>, selected: Selected<Value>) -> PyResult<Value> {
         let received = match selected.outcome {
-            Outcome::SendClosed => return Err(closed_error("send on closed channel")),
+            Outcome::SendClosed => return Err(send_on_closed()),
             Outcome::Sent => None,
             Outcome::Received(v) => Some(v),
         };
-        let kind = self.kinds.get(selected.case).copied().unwrap_or(Kind::Send);
-        let value = |v: Option<Option<Value>>| -> Value {
-            match (kind, v) {
-                (Kind::RecvOk, Some(Some(v))) => {
-                    (v, true).into_pyobject(py).map(|t| t.into_any().unbind())
-                }
-                (Kind::RecvOk, _) => (py.None(), false)
-                    .into_pyobject(py)
-                    .map(|t| t.into_any().unbind()),
-                (_, Some(Some(v))) => Ok(v),
-                _ => Ok(py.None()),
-            }
-            .unwrap_or_else(|_| py.None())
+        let (Some(&kind), Some(&index)) =
+            (self.kinds.get(selected.case), self.index.get(selected.case))
+        else {
+            return Err(PyRuntimeError::new_err(format!(
+                "internal error: case {} performed, of {}",
+                selected.case,
+                self.kinds.len()
+            )));
         };
-        match (self.reply, received) {
-            (Reply::Next, Some(None)) => Err(PyStopIteration::new_err(())),
-            (Reply::ANext, Some(None)) => Err(PyStopAsyncIteration::new_err(())),
-            (Reply::Select, v) => {
-                let index = self.index.get(selected.case).copied().unwrap_or(0);
-                Ok((index, value(v)).into_pyobject(py)?.into_any().unbind())
-            }
-            (_, v) => Ok(value(v)),
+        let value = match (kind, received) {
+            (Kind::RecvOk, Some(Some(v))) => (v, true).into_pyobject(py)?.into_any().unbind(),
+            (Kind::RecvOk, _) => (py.None(), false).into_pyobject(py)?.into_any().unbind(),
+            (_, Some(Some(v))) => v,
+            (_, Some(None)) => match self.reply {
+                Reply::Next => return Err(PyStopIteration::new_err(())),
+                Reply::ANext => return Err(PyStopAsyncIteration::new_err(())),
+                _ => py.None(),
+            },
+            (_, None) => py.None(),
+        };
+        match self.reply {
+            Reply::Select => Ok((index, value).into_pyobject(py)?.into_any().unbind()),
+            _ => Ok(value),
         }
     }
 
-    /// Runs the plan on this thread: at once if possible, else blocking
-    /// (GIL released, Ctrl-C aware) until done or `timeout`.
-    fn run(mut self, py: Python<'_>, timeout: Timeout) -> PyResult<Value> {
-        if let Some(s) = self.try_now(py) {
-            return self.reply(py, s);
+    /// The plan as an operation named `what`; with `default`, an attempt
+    /// that finds nothing ready answers `(-1, None)`.
+    pub fn into_op(self, what: &'static str, default: bool) -> ChanOp {
+        ChanOp {
+            plan: self,
+            what,
+            default,
         }
-        let Some(deadline) = timeout.deadline() else {
-            return Err(PyTimeoutError::new_err(()));
-        };
-        let waiter = Waiter::for_current_thread();
-        let selected = match self.register(py, &waiter) {
-            Some(s) => s,
-            None => {
-                let r = blocking::wait(py, &waiter, deadline);
-                self.unregister(&waiter);
-                r?.ok_or_else(|| PyTimeoutError::new_err(()))?
-            }
-        };
-        self.reply(py, selected)
+    }
+    /// Runs the plan on this thread (see [`blocking::run`]).
+    fn run(self, py: Python<'_>, what: &'static str, timeout: Timeout) -> PyResult<Value> {
+        blocking::run(py, &mut self.into_op(what, false), timeout)
     }
 
     /// The plan as an awaitable.
-    fn into_awaitable(self, py: Python<'_>, timeout: Timeout) -> PyResult<Py<PyAny>> {
-        let op = ChanOp {
-            plan: Mutex::new(self),
-            waiter: Mutex::new(None),
-        };
-        Awaitable::wrap(py, Box::new(op), timeout.seconds())
+    fn into_awaitable(
+        self,
+        py: Python<'_>,
+        what: &'static str,
+        timeout: Timeout,
+    ) -> PyResult<Value> {
+        Awaitable::wrap(py, self.into_op(what, false), timeout)
     }
 }
 
-/// A channel operation awaited by a coroutine.
-struct ChanOp {
-    plan: Mutex<Plan>,
-    waiter: Mutex<Option<Arc<ChanWaiter<Value>>>>,
+/// A channel operation or a select, as the wait protocol runs it.
+pub struct ChanOp {
+    plan: Plan,
+    what: &'static str,
+    default: bool,
 }
 
-impl AsyncOp for ChanOp {
-    fn try_now(&self, py: Python<'_>) -> Option<PyResult<Value>> {
-        let mut plan = self.plan.lock();
-        let s = plan.try_now(py)?;
-        Some(plan.reply(py, s))
+impl WaitOp for ChanOp {
+    type R = Selected<Value>;
+
+    fn what(&self) -> &'static str {
+        self.what
     }
 
-    fn register(&self, py: Python<'_>, wake: Wake) -> Option<PyResult<Value>> {
-        let waiter = Waiter::new(wake);
-        let mut plan = self.plan.lock();
-        match plan.register(py, &waiter) {
-            Some(s) => Some(plan.reply(py, s)),
-            None => {
-                *self.waiter.lock() = Some(waiter);
-                None
-            }
+    fn wait_reason(&self) -> &'static str {
+        self.plan.reason
+    }
+
+    fn try_now(&mut self, py: Python<'_>) -> Option<PyResult<Value>> {
+        match self.plan.try_now(py) {
+            Some(s) => Some(self.plan.reply(py, s)),
+            None if self.default => Some(
+                (-1, py.None())
+                    .into_pyobject(py)
+                    .map(|t| t.into_any().unbind()),
+            ),
+            None => None,
         }
     }
 
-    fn finish(&self, py: Python<'_>) -> PyResult<Value> {
-        let plan = self.plan.lock();
-        let Some(waiter) = self.waiter.lock().take() else {
-            return Err(PyRuntimeError::new_err("operation finished twice"));
-        };
-        plan.unregister(&waiter);
-        match waiter.take() {
-            Some(s) => plan.reply(py, s),
-            None => Err(PyRuntimeError::new_err("operation woken before completion")),
-        }
+    fn register(&mut self, py: Python<'_>, w: &Arc<ChanWaiter<Value>>) -> Option<PyResult<Value>> {
+        let s = self.plan.register(py, w)?;
+        Some(self.plan.reply(py, s))
     }
 
-    fn withdraw(&self) -> bool {
-        let guard = self.waiter.lock();
-        let Some(waiter) = guard.as_ref() else {
-            return false;
-        };
-        let withdrawn = waiter.withdraw();
-        if withdrawn {
-            self.plan.lock().unregister(waiter);
-        }
-        withdrawn
+    fn unregister(&mut self, w: &Arc<ChanWaiter<Value>>) {
+        self.plan.unregister(w);
     }
-}
 
-fn nil_error() -> PyErr {
-    closed_error("close of nil channel")
+    fn finish(
+        &mut self,
+        py: Python<'_>,
+        w: &Arc<ChanWaiter<Value>>,
+        r: Selected<Value>,
+    ) -> Option<PyResult<Value>> {
+        self.plan.unregister(w);
+        Some(self.plan.reply(py, r))
+    }
+
+    fn abandon(&mut self, w: &Arc<ChanWaiter<Value>>, r: Selected<Value>) {
+        // A received value nobody will see is dropped (the sender moved on).
+        self.plan.unregister(w);
+        drop(r);
+    }
 }
 
 impl Chan {
@@ -340,10 +360,7 @@ impl Chan {
         if cap.is_instance_of::<pyo3::types::PyBool>()
             || !cap.is_instance_of::<pyo3::types::PyInt>()
         {
-            let name = cap.get_type().name()?;
-            return Err(PyTypeError::new_err(format!(
-                "Chan capacity must be an int, not {name}"
-            )));
+            return Err(must_be("Chan capacity", "an int", cap));
         }
         let cap: i64 = cap
             .extract()
@@ -382,14 +399,18 @@ impl Chan {
         if let Some(c) = &self.inner {
             match c.try_send(value) {
                 Ok(()) => return Ok(()),
-                Err(TrySendError::Closed(_)) => return Err(closed_error("send on closed channel")),
+                Err(TrySendError::Closed(_)) => return Err(send_on_closed()),
                 Err(TrySendError::Full(v)) => {
-                    Plan::single(self, Kind::Send, Some(v), Reply::Value).run(py, timeout)?;
+                    Plan::single(self, Kind::Send, Some(v), Reply::Value).run(
+                        py,
+                        "Chan.send",
+                        timeout,
+                    )?;
                 }
             }
             return Ok(());
         }
-        Plan::single(self, Kind::Send, Some(value), Reply::Value).run(py, timeout)?;
+        Plan::single(self, Kind::Send, Some(value), Reply::Value).run(py, "Chan.send", timeout)?;
         Ok(())
     }
 
@@ -404,24 +425,22 @@ impl Chan {
                 TryRecv::Empty => {}
             }
         }
-        Plan::single(self, Kind::Recv, None, Reply::Value).run(py, timeout)
+        Plan::single(self, Kind::Recv, None, Reply::Value).run(py, "Chan.recv", timeout)
     }
 
     /// Receives `(value, ok)`; ok is False only when closed and drained.
     #[pyo3(signature = (*, timeout = None))]
     fn recv_ok(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
         let timeout = Timeout::parse(timeout)?;
-        Plan::single(self, Kind::RecvOk, None, Reply::ValueOk).run(py, timeout)
+        Plan::single(self, Kind::RecvOk, None, Reply::ValueOk).run(py, "Chan.recv_ok", timeout)
     }
 
     /// Closes the channel: buffered values stay receivable, blocked
     /// receivers wake, blocked senders raise ChanClosedError.
     fn close(&self) -> PyResult<()> {
         match &self.inner {
-            None => Err(nil_error()),
-            Some(c) => c
-                .close()
-                .map_err(|_| closed_error("close of closed channel")),
+            None => Err(close_of_nil()),
+            Some(c) => Ok(c.close()?),
         }
     }
 
@@ -466,7 +485,11 @@ impl Chan {
                 TryRecv::Empty => {}
             }
         }
-        match Plan::single(self, Kind::Recv, None, Reply::Next).run(py, Timeout::Forever) {
+        match Plan::single(self, Kind::Recv, None, Reply::Next).run(
+            py,
+            "Chan.__next__",
+            Timeout::Forever,
+        ) {
             Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
             other => other.map(Some),
         }
@@ -481,7 +504,11 @@ impl Chan {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let timeout = Timeout::parse(timeout)?;
-        Plan::single(self, Kind::Send, Some(value), Reply::Value).into_awaitable(py, timeout)
+        Plan::single(self, Kind::Send, Some(value), Reply::Value).into_awaitable(
+            py,
+            "Chan.send_async",
+            timeout,
+        )
     }
 
     /// `await ch.recv_async()`: receive from a coroutine.
@@ -492,7 +519,11 @@ impl Chan {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let timeout = Timeout::parse(timeout)?;
-        Plan::single(self, Kind::Recv, None, Reply::Value).into_awaitable(py, timeout)
+        Plan::single(self, Kind::Recv, None, Reply::Value).into_awaitable(
+            py,
+            "Chan.recv_async",
+            timeout,
+        )
     }
 
     /// `await ch.recv_ok_async()`: `(value, ok)` from a coroutine.
@@ -503,7 +534,11 @@ impl Chan {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let timeout = Timeout::parse(timeout)?;
-        Plan::single(self, Kind::RecvOk, None, Reply::ValueOk).into_awaitable(py, timeout)
+        Plan::single(self, Kind::RecvOk, None, Reply::ValueOk).into_awaitable(
+            py,
+            "Chan.recv_ok_async",
+            timeout,
+        )
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
@@ -511,7 +546,11 @@ impl Chan {
     }
 
     fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Plan::single(self, Kind::Recv, None, Reply::ANext).into_awaitable(py, Timeout::Forever)
+        Plan::single(self, Kind::Recv, None, Reply::ANext).into_awaitable(
+            py,
+            "Chan.__anext__",
+            Timeout::Forever,
+        )
     }
 
     /// Garbage collector support: a channel whose buffer holds a value that
@@ -551,167 +590,5 @@ impl Chan {
                 format!("<Chan cap={cap} len={len}{closed}>")
             }
         }
-    }
-}
-
-/// The C functions behind the bound methods `ch.recv`, `ch.recv_ok` and
-/// `ch.send`, learnt once from a channel of our own: a select case is
-/// recognised by comparing its function pointer with these (two stable-ABI
-/// calls) instead of looking up `__self__` and `__name__` (two attribute
-/// lookups and a string compare per case, a third of a `select`'s cost).
-struct CaseFunctions {
-    recv: usize,
-    recv_ok: usize,
-    send: usize,
-}
-
-/// The C function of a builtin method object, or `None`.
-fn c_function_of(f: &Bound<'_, PyAny>) -> Option<usize> {
-    // SAFETY: the GIL is held (we have a `Bound`) and `f` is a live object;
-    // `PyCFunction_GetFunction` is only called once `PyCFunction_Check`
-    // said `f` is a builtin function or method, which it requires.
-    unsafe {
-        (pyo3::ffi::PyCFunction_Check(f.as_ptr()) != 0)
-            .then(|| pyo3::ffi::PyCFunction_GetFunction(f.as_ptr()))
-            .flatten()
-            .map(|func| func as usize)
-    }
-}
-
-/// The object a builtin method is bound to, if it is a `Chan`.
-fn chan_of<'py>(f: &Bound<'py, PyAny>) -> Option<Bound<'py, Chan>> {
-    // SAFETY: as in `c_function_of`, and `f` is a builtin function or method
-    // (our caller matched its C function), as `PyCFunction_GetSelf`
-    // requires. It returns a borrowed reference (or NULL for a module-less
-    // function), which `from_borrowed_ptr_or_opt` increfs while `f` (and so
-    // its `__self__`) is still alive.
-    let slf = unsafe {
-        Bound::from_borrowed_ptr_or_opt(f.py(), pyo3::ffi::PyCFunction_GetSelf(f.as_ptr()))
-    };
-    slf?.cast_into::<Chan>().ok()
-}
-
-fn case_functions(py: Python<'_>) -> PyResult<&'static CaseFunctions> {
-    static FUNCTIONS: PyOnceLock<CaseFunctions> = PyOnceLock::new();
-    FUNCTIONS.get_or_try_init(py, || {
-        let probe = Bound::new(py, Chan::nil())?;
-        let function = |name: &str| -> PyResult<usize> {
-            c_function_of(&probe.getattr(name)?)
-                .ok_or_else(|| PyRuntimeError::new_err("Chan methods are not builtin methods"))
-        };
-        Ok::<_, PyErr>(CaseFunctions {
-            recv: function("recv")?,
-            recv_ok: function("recv_ok")?,
-            send: function("send")?,
-        })
-    })
-}
-
-/// Parses the cases of a select into a plan.
-fn select_plan(cases: &Bound<'_, PyTuple>) -> PyResult<Plan> {
-    let functions = case_functions(cases.py())?;
-    let mut plan = Plan {
-        chans: SmallVec::with_capacity(cases.len()),
-        kinds: SmallVec::with_capacity(cases.len()),
-        index: SmallVec::with_capacity(cases.len()),
-        values: SmallVec::with_capacity(cases.len()),
-        reply: Reply::Select,
-    };
-    for (i, case) in cases.iter().enumerate() {
-        let (method, value) = match case.cast::<PyTuple>() {
-            Ok(t) if t.len() == 2 => (t.get_item(0)?, Some(t.get_item(1)?.unbind())),
-            _ => (case.clone(), None),
-        };
-        let kind = match (c_function_of(&method), value.is_some()) {
-            (Some(f), false) if f == functions.recv => Some(Kind::Recv),
-            (Some(f), false) if f == functions.recv_ok => Some(Kind::RecvOk),
-            (Some(f), true) if f == functions.send => Some(Kind::Send),
-            _ => None,
-        };
-        let Some((kind, chan)) = kind.zip(chan_of(&method)) else {
-            let name = case.get_type().name().map(|n| n.to_string());
-            let name = name.unwrap_or_default();
-            return Err(PyTypeError::new_err(format!(
-                "select case {i} must be ch.recv, ch.recv_ok or (ch.send, value), not {name}"
-            )));
-        };
-        if let Some(c) = &chan.get().inner {
-            plan.chans.push(c.clone());
-            plan.kinds.push(kind);
-            plan.index.push(i);
-            plan.values.push(value);
-        }
-    }
-    Ok(plan)
-}
-
-/// Waits until one case can proceed and performs exactly that one, chosen
-/// uniformly at random among the ready ones. Returns `(index, value)`.
-#[pyfunction]
-#[pyo3(signature = (*cases, default = false, timeout = None))]
-pub fn select(
-    py: Python<'_>,
-    cases: &Bound<'_, PyTuple>,
-    default: bool,
-    timeout: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Value> {
-    let timeout = Timeout::parse(timeout)?;
-    let mut plan = select_plan(cases)?;
-    if default {
-        return match plan.try_now(py) {
-            Some(s) => plan.reply(py, s),
-            None => Ok((-1, py.None()).into_pyobject(py)?.into_any().unbind()),
-        };
-    }
-    plan.run(py, timeout)
-}
-
-/// `await select_async(...)`: `select` from a coroutine.
-#[pyfunction]
-#[pyo3(signature = (*cases, default = false, timeout = None))]
-pub fn select_async(
-    py: Python<'_>,
-    cases: &Bound<'_, PyTuple>,
-    default: bool,
-    timeout: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Py<PyAny>> {
-    let timeout = Timeout::parse(timeout)?;
-    let plan = select_plan(cases)?;
-    // With a default, the first attempt always completes (see try_now).
-    let op = SelectDefault {
-        inner: ChanOp {
-            plan: Mutex::new(plan),
-            waiter: Mutex::new(None),
-        },
-        default,
-    };
-    Awaitable::wrap(py, Box::new(op), timeout.seconds())
-}
-
-/// A select_async that may have a default case.
-struct SelectDefault {
-    inner: ChanOp,
-    default: bool,
-}
-
-impl AsyncOp for SelectDefault {
-    fn try_now(&self, py: Python<'_>) -> Option<PyResult<Value>> {
-        match self.inner.try_now(py) {
-            None if self.default => Some(
-                (-1, py.None())
-                    .into_pyobject(py)
-                    .map(|t| t.into_any().unbind()),
-            ),
-            r => r,
-        }
-    }
-    fn register(&self, py: Python<'_>, wake: Wake) -> Option<PyResult<Value>> {
-        self.inner.register(py, wake)
-    }
-    fn finish(&self, py: Python<'_>) -> PyResult<Value> {
-        self.inner.finish(py)
-    }
-    fn withdraw(&self) -> bool {
-        self.inner.withdraw()
     }
 }

@@ -150,25 +150,19 @@ pub fn _next_job(py: Python<'_>, finished: bool) -> Option<Py<PyAny>> {
     blocking::detached(py, || q.next(finished, IDLE_TIMEOUT))
 }
 
-/// Called by the blocking helper around a wait: a goroutine thread that
-/// blocks no longer counts as runnable, and may be replaced at once.
-/// Returns a [`Replacement`] to start once the GIL is released.
-pub fn note_blocked(blocked: bool) -> Option<Replacement> {
+/// The blocking hook (installed at module init, see
+/// [`blocking::set_block_hook`]): a goroutine thread that blocks no longer
+/// counts as runnable, and may be replaced at once; the replacement
+/// starts once the blocked thread has released the GIL.
+pub fn on_block(blocked: Option<&blocking::Blocked>) -> Option<blocking::Detached> {
     if !IS_WORKER.with(Cell::get) {
         return None;
     }
     let q = queue();
-    q.block(blocked).then_some(Replacement(q))
-}
-
-/// A worker start claimed by a goroutine thread that blocks.
-pub struct Replacement(Queue);
-
-impl Replacement {
-    /// Starts the worker (call without the GIL).
-    pub fn start(self) {
-        start_worker(&self.0);
+    if q.block(blocked.is_some()) {
+        return Some(Box::new(move || start_worker(&q)));
     }
+    None
 }
 
 /// Idle goroutine threads (for tests).
@@ -185,12 +179,12 @@ pub fn _begin_exit(py: Python<'_>) {
 
 /// In a forked child: the parent's threads are gone, start afresh.
 #[pyfunction]
-pub fn _after_fork_in_child(main_thread_ident: u64) {
+pub fn _after_fork_in_child(main_thread_ident: u64) -> PyResult<()> {
     // Waiters of the parent's other threads are dead: never hand them anything.
     crate::core::waiter::after_fork_in_child();
     blocking::reset_after_fork();
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
     *MONITOR.lock() = None;
-    super::timers::after_fork_in_child();
+    super::timers::after_fork_in_child()
 }

@@ -11,10 +11,12 @@
 
 use super::chan::Chan;
 use super::context::{self, CtxNode};
+use super::errors::{must_be, timer_thread_error};
+use super::timeout::{parse_seconds, to_duration};
 use crate::blocking;
-use crate::core::chan::{self as core, Defer, TryRecv, TrySendError};
-use crate::core::timers::{Due, MAX_DELAY, TimerCell, Timers};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use crate::core::chan::{self as core, ChanDefer, TryRecv, TrySendError};
+use crate::core::timers::{Due, TimerCell, Timers};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::sync::{Arc, LazyLock, Weak};
@@ -44,7 +46,7 @@ pub static TIMERS: LazyLock<Arc<Timers<Target>>> =
 /// What a firing leaves to do once the timer's lock is released.
 enum Action {
     /// The channel's deferred wakes (and a dropped tick).
-    Delivered(Defer<Value>),
+    Delivered(ChanDefer<Value>),
     /// Nobody can receive from the channel any more: disarm the timer.
     Unreachable,
     Go(Value),
@@ -77,7 +79,7 @@ fn fire_target(target: &Target, now: &mut Option<Value>, py: Python<'_>) -> Acti
             let Some(c) = c.upgrade() else {
                 return Action::Unreachable;
             };
-            let mut d = Defer::new();
+            let mut d = ChanDefer::new();
             if let Some(v) = now.take()
                 && let Err(TrySendError::Full(v) | TrySendError::Closed(v)) =
                     c.try_send_with(v, &mut d)
@@ -108,7 +110,7 @@ fn run_action(py: Python<'_>, action: Action) {
 }
 
 /// Takes back a fired value nobody received (under the timer's lock).
-fn drain(target: &Target, d: &mut Defer<Value>) -> bool {
+fn drain(target: &Target, d: &mut ChanDefer<Value>) -> bool {
     match target {
         Target::Chan(c) => match c.upgrade().map(|c| c.try_recv_with(d)) {
             Some(TryRecv::Value(v)) => {
@@ -142,45 +144,14 @@ fn run_batch(timers: &Arc<Timers<Target>>, batch: Vec<Due<Target>>) {
     });
 }
 
-/// Parses a duration in seconds (int or float; NaN is an error).
-pub fn parse_seconds(seconds: &Bound<'_, PyAny>) -> PyResult<f64> {
-    let secs: f64 = seconds.extract().map_err(|_| {
-        let name = seconds
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
-        PyTypeError::new_err(format!("duration must be a number of seconds, not {name}"))
-    })?;
-    if secs.is_nan() {
-        return Err(PyValueError::new_err("duration must not be NaN"));
-    }
-    Ok(secs)
-}
-
-/// A positive number of seconds as a Duration (clamped to a century).
-pub fn to_duration(secs: f64) -> Duration {
-    if secs <= 0.0 {
-        Duration::ZERO
-    } else if secs >= MAX_DELAY.as_secs_f64() {
-        MAX_DELAY
-    } else {
-        Duration::from_secs_f64(secs)
-    }
-}
-
-fn thread_error(e: std::io::Error) -> PyErr {
-    PyRuntimeError::new_err(format!("cannot start the timer thread: {e}"))
-}
-
 /// Arms `cell` on the timer thread, with the previous arming cancelled and
 /// its undelivered value taken back; returns whether that prevented a value
 /// (Go 1.23's Stop/Reset result).
 pub fn arm(cell: &Cell, secs: f64, period: Option<Duration>) -> PyResult<bool> {
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let (armed, drained) = TIMERS
         .reset(cell, to_duration(secs), period, |t| drain(t, &mut d))
-        .map_err(thread_error)?;
+        .map_err(timer_thread_error)?;
     drop(d);
     Ok(armed || drained)
 }
@@ -189,7 +160,7 @@ pub fn arm(cell: &Cell, secs: f64, period: Option<Duration>) -> PyResult<bool> {
 /// after cancelling its previous arming as [`arm`] does.
 fn fire_now(py: Python<'_>, cell: &Cell) -> PyResult<bool> {
     let mut now = Some(monotonic(py)?.unbind());
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let (armed, (drained, action)) = TIMERS.fire_now(cell, |t| {
         let drained = drain(t, &mut d);
         (drained, fire_target(t, &mut now, py))
@@ -202,7 +173,7 @@ fn fire_now(py: Python<'_>, cell: &Cell) -> PyResult<bool> {
 
 /// Disarms `cell` and takes back an undelivered value.
 fn stop(cell: &Cell) -> bool {
-    let mut d = Defer::new();
+    let mut d = ChanDefer::new();
     let (armed, drained) = TIMERS.stop(cell, |t| drain(t, &mut d));
     drop(d);
     armed || drained
@@ -385,10 +356,7 @@ pub fn after_func(
 ) -> PyResult<Timer> {
     let secs = parse_seconds(seconds)?;
     if !fn_.is_callable() {
-        let name = fn_.get_type().name()?;
-        return Err(PyTypeError::new_err(format!(
-            "after_func() argument must be callable, not {name}"
-        )));
+        return Err(must_be("after_func() argument", "callable", fn_));
     }
     let cell = TimerCell::new(Target::Func(fn_.clone().unbind()));
     start_once(py, &cell, secs)?;
@@ -404,7 +372,33 @@ pub fn _timers_pending() -> usize {
     TIMERS.pending()
 }
 
+/// Installs the fork handlers of the timer heap (once, at module init):
+/// its lock is taken inside `fork()` and released on both sides, so a
+/// child never inherits it held by a thread it does not have.
+pub fn install_fork_handlers() {
+    #[cfg(unix)]
+    {
+        extern "C" fn prepare() {
+            TIMERS.before_fork();
+        }
+        extern "C" fn parent() {
+            TIMERS.after_fork_in_parent();
+        }
+        extern "C" fn child() {
+            TIMERS.after_fork_in_child_handler();
+        }
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            LazyLock::force(&TIMERS);
+            // SAFETY: the three handlers are `extern "C"` functions that
+            // live for the whole process; they take and release one lock
+            // and never unwind (nothing in them panics).
+            unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        });
+    }
+}
+
 /// In a forked child: restart the timer thread.
-pub fn after_fork_in_child() {
-    TIMERS.after_fork_in_child();
+pub fn after_fork_in_child() -> PyResult<()> {
+    TIMERS.after_fork_in_child().map_err(timer_thread_error)
 }

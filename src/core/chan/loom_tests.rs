@@ -3,7 +3,7 @@
 //!
 //! Run with `scripts/loom.sh` (or `RUSTFLAGS="--cfg loom" cargo test
 //! --release --lib loom`). Under loom, `Mutex`/`Arc` are loom's (see
-//! `core::sync`), select polls its cases in the given order (no random
+//! `core::shim`), select polls its cases in the given order (no random
 //! shuffle, so the models vary the case order themselves), and a blocked
 //! party parks on a `loom::sync::Notify` through `Wake::Callback` instead of
 //! `std::thread::park`.
@@ -19,7 +19,7 @@ use std::time::Instant;
 const DEFAULT_PREEMPTIONS: usize = 2;
 
 /// Checks `model` under loom and prints how many executions it explored.
-fn run_model<F: Fn() + Sync + Send + 'static>(name: &str, model: F) {
+pub(crate) fn run_model<F: Fn() + Sync + Send + 'static>(name: &str, model: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(DEFAULT_PREEMPTIONS);

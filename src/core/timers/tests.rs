@@ -218,3 +218,35 @@ fn stopped_far_timers_are_compacted_without_any_firing() {
         "{held} stopped timers still held"
     );
 }
+
+#[test]
+fn pending_is_exact_when_a_popped_timer_is_stopped() {
+    // The runner holds the first batch until told to go on: the popped
+    // entry is then in a batch, no longer in the heap.
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (entered_tx, go_rx) = (
+        parking_lot::Mutex::new(entered_tx),
+        parking_lot::Mutex::new(go_rx),
+    );
+    let timers = Timers::new("test-timer", move |timers: &Arc<Timers<u32>>, batch| {
+        let _ = entered_tx.lock().send(());
+        let _ = go_rx.lock().recv();
+        for due in batch {
+            timers.fire(&due, |_| ());
+        }
+    });
+    let (a, b) = (TimerCell::new(1u32), TimerCell::new(2u32));
+    timers.reset(&a, ms(0), None, |_| ()).unwrap();
+    entered_rx.recv().unwrap();
+    timers.reset(&b, ms(60_000), None, |_| ()).unwrap();
+    assert_eq!(timers.pending(), 1);
+    // Stopping `a` (popped, not yet fired) leaves nothing stale in the
+    // heap: before, it was counted stale and `pending()` said 0.
+    let (armed, ()) = timers.stop(&a, |_| ());
+    assert!(armed);
+    assert_eq!(timers.pending(), 1);
+    go_tx.send(()).unwrap();
+    timers.stop(&b, |_| ());
+    assert_eq!(timers.pending(), 0);
+}

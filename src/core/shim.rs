@@ -1,10 +1,15 @@
-//! The synchronisation primitives the core is built on, in one place so that
-//! `--cfg loom` can swap in loom's model-checked versions.
+//! The loom shim: the synchronisation primitives the core is built on (its
+//! `Arc`, its locks, the atomics of the mutex, rwmutex and wait group), in
+//! one place so that `--cfg loom` can swap in loom's model-checked versions.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64};
 
 /// A mutex whose `lock` returns the guard directly (parking_lot's shape).
 #[cfg(not(loom))]
