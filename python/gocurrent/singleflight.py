@@ -169,7 +169,7 @@ class Group:
         ``on_background``, else where ``go`` would run it)."""
         try:
             if coro is None:
-                _runtime.spawn_thread(self._run, (c, key, fn), {})
+                _runtime.submit(self._run, (c, key, fn), {})
             elif on_background and asyncio._get_running_loop() is not None:
                 # A thread blocked in do() must not wait for its own loop.
                 loop = _runtime.background_loop()
