@@ -6,7 +6,6 @@ import threading
 import time
 
 import anyio
-
 from gocurrent import go
 
 

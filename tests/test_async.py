@@ -627,13 +627,17 @@ def _handoff_then_cancel(backend, make_op, complete, check_after):
 def test_cancel_after_handoff_recv_async_returns_the_value(backend):
     ch = Chan()
     v = object()
-    record = _handoff_then_cancel(backend, ch.recv_async, lambda: ch.send(v, timeout=0), lambda: None)
+    record = _handoff_then_cancel(
+        backend, ch.recv_async, lambda: ch.send(v, timeout=0), lambda: None
+    )
     assert len(record) == 1 and record[0] is v
 
 
 def test_cancel_after_handoff_recv_ok_async_returns_the_value(backend):
     ch = Chan()
-    record = _handoff_then_cancel(backend, ch.recv_ok_async, lambda: ch.send(0, timeout=0), lambda: None)
+    record = _handoff_then_cancel(
+        backend, ch.recv_ok_async, lambda: ch.send(0, timeout=0), lambda: None
+    )
     assert record == [(0, True)]
 
 
@@ -660,7 +664,8 @@ def test_cancel_after_handoff_select_async_returns_the_case(backend):
     assert record == [(1, "b")]
     got = []
     record = _handoff_then_cancel(
-        backend, lambda: select_async(a.recv, (b.send, "sent")),
+        backend,
+        lambda: select_async(a.recv, (b.send, "sent")),
         lambda: got.append(b.recv(timeout=0)),
         lambda: None,
     )
