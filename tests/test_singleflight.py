@@ -368,6 +368,34 @@ def test_do_with_a_coroutine_function_from_a_thread():
     assert shared is False
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_do_with_a_coroutine_function_from_a_task_runs_it_on_the_runtimes_loop(backend, python_run):
+    """do() blocks its thread, so a coroutine fn called from an asyncio or
+    trio task must not run as a task of that (blocked) loop or run: it runs
+    on the runtime's loop. (From a trio task it was a system task of the
+    blocked run: a hang, hence the child process.)"""
+    code = f"""
+    import asyncio, threading
+    import {backend}
+    from gocurrent.singleflight import Group
+
+    g = Group()
+
+    async def fn():
+        await asyncio.sleep(0.01)
+        return threading.current_thread().name
+
+    async def main():
+        return g.do("k", fn)
+
+    name, shared = {backend}.run({"main()" if backend == "asyncio" else "main"})
+    assert name == "gocurrent-loop" and shared is False, (name, shared)
+    print("ok")
+    """
+    r = python_run(code, timeout=30)
+    assert r.returncode == 0 and r.stdout == "ok\n", r.stderr
+
+
 def test_do_async_runs_a_plain_fn_off_the_loop(arun):
     """do_async with a plain callable runs it as a goroutine: the event
     loop keeps running while it blocks."""
