@@ -61,13 +61,19 @@ async def wait(ref: weakref.ref[Any], timeout: float | None) -> Any:
             with trio.move_on_after(timeout) as scope:
                 await trio.lowlevel.wait_task_rescheduled(abort)
             if scope.cancelled_caught:
-                raise ref()._timeout_error()
+                raise _alive(ref)._timeout_error()
     except BaseException:
         aw = ref()
         if aw is not None:
             aw._give_up()
         raise
-    return ref()._finish()
+    return _alive(ref)._finish()
+
+
+def _alive(ref: weakref.ref[Any]) -> Any:
+    aw = ref()
+    assert aw is not None  # held by whoever steps the wait (see wait)
+    return aw
 
 
 async def _goroutine(coro: Coroutine[Any, Any, Any]) -> None:
