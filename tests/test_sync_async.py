@@ -29,11 +29,11 @@ def run(arun, main):
     return arun(bounded)
 
 
-# Tests that step an awaitable by hand (next(aw.__await__())) are about
-# the asyncio driver, whose step yields a future anyone may hold; under trio
-# only trio steps a task's await (a wake reschedules the task), so they run
-# only under asyncio; trio's way to abandon a wait is a cancellation, which
-# the cancelled-waiter tests cover under both.
+# Tests that step an awaitable by hand (next(aw.__await__())) and then
+# complete its operation run only under asyncio, whose step yields a future
+# anyone may hold: under trio the wake reschedules the task, which only
+# trio may step. trio's way to abandon a completed wait is a cancellation,
+# which the handed-over-then-cancelled tests cover under both.
 
 
 class Ticker:
@@ -231,7 +231,7 @@ def test_mutex_abandoned_awaitable_gives_the_lock_back():
     asyncio.run(main())
 
 
-def test_mutex_awaitable_dropped_while_waiting():
+def test_mutex_awaitable_dropped_while_waiting(arun):
     async def main():
         mu = Mutex()
         mu.lock()
@@ -247,7 +247,7 @@ def test_mutex_awaitable_dropped_while_waiting():
         mu.unlock()
         assert not mu.locked
 
-    asyncio.run(main())
+    run(arun, main)
 
 
 # ----------------------------------------------------------------------- RWMutex
