@@ -38,3 +38,28 @@ def start_python(code: str) -> subprocess.Popen[str]:
 @pytest.fixture
 def python_run():
     return run_python
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The async library a test runs under: every async test of gocurrent's
+    own behaviour runs under both."""
+    return request.param
+
+
+@pytest.fixture
+def arun(backend: str):
+    """``arun(main, *args)``: runs the async function main(*args) to the
+    end under the test's backend (asyncio.run or trio.run) and returns its
+    result. Callable from any thread (one run per call)."""
+
+    def run(fn, *args):
+        if backend == "trio":
+            import trio
+
+            return trio.run(fn, *args)
+        import asyncio
+
+        return asyncio.run(fn(*args))
+
+    return run

@@ -1,6 +1,12 @@
-"""The asyncio twins: send_async, recv_async, recv_ok_async, async for,
+"""The async twins: send_async, recv_async, recv_ok_async, async for,
 select_async; mixed use with threads; timeouts; cancellation safety; and the
-Awaitable's protocol (it does nothing until awaited)."""
+Awaitable's protocol (it does nothing until awaited).
+
+Every test of gocurrent's own behaviour runs under asyncio and under trio
+(the ``arun`` fixture of conftest.py); the tests of asyncio's own machinery
+(its timer callbacks, wait_for, asyncio.timeout, cancel re-delivery, the
+future an awaitable yields, the runtime's background loop) run under
+asyncio, most with a trio counterpart next to them."""
 
 from __future__ import annotations
 
@@ -12,20 +18,18 @@ import sys
 import threading
 import time
 
+import anyio
 import pytest
+import trio
 from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
+from support import let_block, start
 
 SETTLE = 0.1
 
 
 def run(coro):
+    """asyncio only: runs the coroutine in a new event loop."""
     return asyncio.run(coro)
-
-
-async def let_block() -> None:
-    """Lets tasks created just before reach their first real suspension."""
-    for _ in range(5):
-        await asyncio.sleep(0)
 
 
 def later(delay: float, fn, *args) -> None:
@@ -41,7 +45,7 @@ def later(delay: float, fn, *args) -> None:
 # --- basics ------------------------------------------------------------------------
 
 
-def test_buffered_round_trip():
+def test_buffered_round_trip(arun):
     async def main():
         ch = Chan(3)
         o = object()
@@ -53,10 +57,10 @@ def test_buffered_round_trip():
         assert await ch.recv_ok_async() == (None, True)
         assert await ch.recv_async() is o
 
-    run(main())
+    arun(main)
 
 
-def test_unbuffered_between_two_coroutines():
+def test_unbuffered_between_two_coroutines(arun):
     async def main():
         ch = Chan()
         sent = []
@@ -66,32 +70,34 @@ def test_unbuffered_between_two_coroutines():
                 await ch.send_async(i)
                 sent.append(i)
 
-        t = asyncio.create_task(sender())
-        got = [await ch.recv_async() for _ in range(100)]
-        await t
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sender)
+            got = [await ch.recv_async() for _ in range(100)]
         assert got == list(range(100))
         assert sent == got
 
-    run(main())
+    arun(main)
 
 
-def test_unbuffered_send_async_waits_for_a_receiver():
+def test_unbuffered_send_async_waits_for_a_receiver(arun):
     async def main():
         ch = Chan()
-        t = asyncio.create_task(_send(ch, "v"))
-        await asyncio.sleep(0.1)
-        assert not t.done()
-        assert len(ch) == 0
-        assert await ch.recv_async() == "v"
-        await asyncio.wait_for(t, 5)
+        async with anyio.create_task_group() as tg:
+            t = start(tg, _send, ch, "v")
+            await anyio.sleep(0.1)
+            assert not t.done()
+            assert len(ch) == 0
+            assert await ch.recv_async() == "v"
+            with anyio.fail_after(5):
+                await t.result()
 
     async def _send(ch, v):
         await ch.send_async(v)
 
-    run(main())
+    arun(main)
 
 
-def test_recv_async_blocks_until_a_thread_sends():
+def test_recv_async_blocks_until_a_thread_sends(arun):
     async def main():
         ch = Chan()
         later(0.05, ch.send, "from a thread")
@@ -99,10 +105,10 @@ def test_recv_async_blocks_until_a_thread_sends():
         later(0.05, ch.send, "again")
         assert await ch.recv_ok_async() == ("again", True)
 
-    run(main())
+    arun(main)
 
 
-def test_send_async_blocks_until_a_thread_receives():
+def test_send_async_blocks_until_a_thread_receives(arun):
     async def main():
         ch = Chan()
         out = Chan(1)
@@ -110,10 +116,10 @@ def test_send_async_blocks_until_a_thread_receives():
         await ch.send_async("to a thread")
         assert await out.recv_async(timeout=5) == "to a thread"
 
-    run(main())
+    arun(main)
 
 
-def test_fifo_async():
+def test_fifo_async(arun):
     async def main():
         ch = Chan(10)
 
@@ -122,18 +128,18 @@ def test_fifo_async():
                 await ch.send_async(i)
             ch.close()
 
-        t = asyncio.create_task(producer())
-        got = [v async for v in ch]
-        await t
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(producer)
+            got = [v async for v in ch]
         assert got == list(range(500))
 
-    run(main())
+    arun(main)
 
 
 # --- close, nilchan --------------------------------------------------------------
 
 
-def test_recv_async_on_closed():
+def test_recv_async_on_closed(arun):
     async def main():
         ch = Chan(1)
         ch.send("left")
@@ -142,10 +148,10 @@ def test_recv_async_on_closed():
         assert await ch.recv_async() is None
         assert await ch.recv_ok_async() == (None, False)
 
-    run(main())
+    arun(main)
 
 
-def test_send_async_on_closed_raises():
+def test_send_async_on_closed_raises(arun):
     async def main():
         ch = Chan(5)
         ch.close()
@@ -153,34 +159,37 @@ def test_send_async_on_closed_raises():
             await ch.send_async(1)
         assert len(ch) == 0
 
-    run(main())
+    arun(main)
 
 
-def test_close_wakes_blocked_async_receivers_and_senders():
+def test_close_wakes_blocked_async_receivers_and_senders(arun):
     async def main():
         ch = Chan()
-        recvs = [asyncio.create_task(_await(ch.recv_async())) for _ in range(3)]
-        oks = [asyncio.create_task(_await(ch.recv_ok_async())) for _ in range(3)]
-        await let_block()
-        later(0.05, ch.close)
-        assert await asyncio.gather(*recvs) == [None] * 3
-        assert await asyncio.gather(*oks) == [(None, False)] * 3
+        async with anyio.create_task_group() as tg:
+            recvs = [start(tg, ch.recv_async) for _ in range(3)]
+            oks = [start(tg, ch.recv_ok_async) for _ in range(3)]
+            await let_block()
+            later(0.05, ch.close)
+            assert [await t.result() for t in recvs] == [None] * 3
+            assert [await t.result() for t in oks] == [(None, False)] * 3
 
         ch2 = Chan()
-        sends = [asyncio.create_task(_await(ch2.send_async(i))) for i in range(3)]
-        await let_block()
-        later(0.05, ch2.close)
-        results = await asyncio.gather(*sends, return_exceptions=True)
-        assert all(isinstance(r, ChanClosedError) for r in results), results
+        async with anyio.create_task_group() as tg:
+            sends = [start(tg, ch2.send_async, i) for i in range(3)]
+            await let_block()
+            later(0.05, ch2.close)
+            for t in sends:
+                with pytest.raises(ChanClosedError):
+                    await t.result()
 
-    run(main())
+    arun(main)
 
 
 async def _await(aw):
     return await aw
 
 
-def test_nilchan_async():
+def test_nilchan_async(arun):
     async def main():
         with pytest.raises(TimeoutError):
             await nilchan.recv_async(timeout=0.05)
@@ -191,16 +200,17 @@ def test_nilchan_async():
         with pytest.raises(TimeoutError):
             await nilchan.recv_async(timeout=0)
         # without a timeout it never completes
-        with pytest.raises(asyncio.TimeoutError):  # the builtin one from 3.11
-            await asyncio.wait_for(_await(nilchan.recv_async()), 0.1)
+        with anyio.move_on_after(0.1) as scope:
+            await nilchan.recv_async()
+        assert scope.cancelled_caught
 
-    run(main())
+    arun(main)
 
 
 # --- async iteration ------------------------------------------------------------------
 
 
-def test_async_for_until_closed_and_drained():
+def test_async_for_until_closed_and_drained(arun):
     async def main():
         ch = Chan(10)
         for i in range(5):
@@ -209,10 +219,10 @@ def test_async_for_until_closed_and_drained():
         assert [v async for v in ch] == list(range(5))
         assert [v async for v in ch] == []
 
-    run(main())
+    arun(main)
 
 
-def test_async_for_with_a_thread_producer():
+def test_async_for_with_a_thread_producer(arun):
     ch = Chan()
 
     def producer() -> None:
@@ -225,10 +235,10 @@ def test_async_for_with_a_thread_producer():
     async def main():
         return [v async for v in ch]
 
-    assert run(main()) == list(range(200))
+    assert arun(main) == list(range(200))
 
 
-def test_aiter_and_anext():
+def test_aiter_and_anext(arun):
     async def main():
         ch = Chan(2)
         assert ch.__aiter__() is ch
@@ -238,7 +248,7 @@ def test_aiter_and_anext():
         with pytest.raises(StopAsyncIteration):
             await ch.__anext__()
 
-    run(main())
+    arun(main)
 
 
 # --- threads and coroutines on the same channels ------------------------------------------
@@ -246,7 +256,7 @@ def test_aiter_and_anext():
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("cap", [0, 3])
-def test_mixed_threads_and_coroutines(cap):
+def test_mixed_threads_and_coroutines(cap, arun):
     """Thread and coroutine producers and consumers share one channel."""
     ch = Chan(cap)
     n_per = 500
@@ -279,22 +289,27 @@ def test_mixed_threads_and_coroutines(cap):
             async for v in ch:
                 coro_got.append(v)
 
-        consumers = [asyncio.create_task(consumer()) for _ in range(2)]
-        await asyncio.gather(producer(2 * n_per), producer(3 * n_per))
-        # wait for the thread producers, then close
-        assert sorted([await done_threads.recv_async(timeout=30) for _ in range(2)]) == ["p", "p"]
-        ch.close()
-        await asyncio.wait_for(asyncio.gather(*consumers), 30)
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as consumers:
+                for _ in range(2):
+                    consumers.start_soon(consumer)
+                async with anyio.create_task_group() as producers:
+                    producers.start_soon(producer, 2 * n_per)
+                    producers.start_soon(producer, 3 * n_per)
+                # wait for the thread producers, then close
+                got = sorted([await done_threads.recv_async(timeout=30) for _ in range(2)])
+                assert got == ["p", "p"]
+                ch.close()
         return coro_got
 
-    coro_got = run(main())
+    coro_got = arun(main)
     assert [done_threads.recv(timeout=30) for _ in range(2)] == ["c", "c"]
     allv = sorted(thread_got + coro_got)
     assert allv == list(range(4 * n_per))
     assert coro_got and thread_got  # both kinds of consumer took part
 
 
-def test_two_event_loops_in_two_threads_share_a_channel():
+def test_two_event_loops_in_two_threads_share_a_channel(arun):
     ch = Chan()
     results = Chan(2)
 
@@ -306,7 +321,7 @@ def test_two_event_loops_in_two_threads_share_a_channel():
                 return "sent"
             return [await ch.recv_async() for _ in range(300)]
 
-        results.send((role, asyncio.run(main())))
+        results.send((role, arun(main)))
 
     go(loop_thread, "send")
     go(loop_thread, "recv")
@@ -317,7 +332,7 @@ def test_two_event_loops_in_two_threads_share_a_channel():
 # --- timeout= on the async twins ----------------------------------------------------
 
 
-def test_async_timeouts_raise_without_effect():
+def test_async_timeouts_raise_without_effect(arun):
     async def main():
         ch = Chan()
         t0 = time.monotonic()
@@ -334,11 +349,11 @@ def test_async_timeouts_raise_without_effect():
         with pytest.raises(TimeoutError):
             ch.recv(timeout=0)
 
-    run(main())
+    arun(main)
 
 
 @pytest.mark.parametrize("t", [0, -1, -math.inf])
-def test_async_timeout_zero_or_negative_is_one_attempt(t):
+def test_async_timeout_zero_or_negative_is_one_attempt(t, arun):
     async def main():
         ch = Chan(1)
         with pytest.raises(TimeoutError):
@@ -350,10 +365,10 @@ def test_async_timeout_zero_or_negative_is_one_attempt(t):
         with pytest.raises(TimeoutError):
             await select_async(ch.recv, timeout=t)
 
-    run(main())
+    arun(main)
 
 
-def test_async_timeout_value_arrives_in_time():
+def test_async_timeout_value_arrives_in_time(arun):
     async def main():
         ch = Chan()
         later(0.05, ch.send, 7)
@@ -361,19 +376,19 @@ def test_async_timeout_value_arrives_in_time():
         later(0.05, ch.recv)
         await ch.send_async(8, timeout=10)
 
-    run(main())
+    arun(main)
 
 
-def test_async_timeout_none_waits():
+def test_async_timeout_none_waits(arun):
     async def main():
         ch = Chan()
         later(0.15, ch.send, "v")
         assert await ch.recv_async(timeout=None) == "v"
 
-    run(main())
+    arun(main)
 
 
-def test_async_bad_timeouts():
+def test_async_bad_timeouts(arun):
     async def main():
         ch = Chan(1)
         with pytest.raises(ValueError):
@@ -386,7 +401,7 @@ def test_async_bad_timeouts():
             await select_async(ch.recv, timeout=[1])
         assert len(ch) == 0
 
-    run(main())
+    arun(main)
 
 
 def test_value_handed_just_before_the_timeout_is_returned():
@@ -436,78 +451,140 @@ def test_timeout_just_before_a_send_wins_cleanly():
     run(main())
 
 
+def test_value_handed_by_a_thread_while_the_loop_is_blocked_past_the_timeout_is_returned(arun):
+    """The counterpart of the two tests above for both backends (trio has
+    no loop callbacks): a thread hands the value to the waiting receiver
+    while the loop is blocked, which stays blocked until the receiver's
+    timeout has passed too. The timeout then finds the operation complete:
+    the value is returned, not lost."""
+
+    async def main():
+        ch = Chan()
+        handed = threading.Event()
+
+        def send():
+            ch.send("v", timeout=10)  # the receiver is registered: at once
+            handed.set()
+
+        async with anyio.create_task_group() as tg:
+            t = start(tg, lambda: ch.recv_async(timeout=0.05))
+            await let_block()
+            t0 = time.monotonic()
+            go(send)
+            assert handed.wait(10)  # blocks the loop
+            time.sleep(max(0.0, t0 + 0.06 - time.monotonic()))  # past the timeout
+            assert await t.result() == "v"
+
+    arun(main)
+
+
+def test_a_sender_due_just_after_the_timeout_finds_no_receiver(arun):
+    """The counterpart of test_timeout_just_before_a_send_wins_cleanly with a
+    sender task (under trio, deadlines expire before any task runs): the
+    receiver's timeout, due first, withdraws it; the sender finds nobody."""
+
+    async def main():
+        ch = Chan()
+        sent = []
+
+        async def sender():
+            await anyio.sleep(0.06)  # due after the receiver's timeout
+            try:
+                ch.send("v", timeout=0)
+                sent.append(True)
+            except TimeoutError:
+                sent.append(False)
+
+        async with anyio.create_task_group() as tg:
+            t = start(tg, lambda: ch.recv_async(timeout=0.05))
+            tg.start_soon(sender)
+            await let_block()
+            time.sleep(0.1)  # block the loop: both become due together
+            with pytest.raises(TimeoutError):
+                await t.result()
+        assert sent == [False]  # the timed-out receiver was gone
+
+    arun(main)
+
+
 # --- cancellation ----------------------------------------------------------------------
 
 
-def test_cancel_blocked_recv_async_leaves_no_receiver():
+def test_cancel_blocked_recv_async_leaves_no_receiver(arun):
     async def main():
         ch = Chan()
-        t = asyncio.create_task(_await(ch.recv_async()))
-        await let_block()
-        t.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await t
+        async with anyio.create_task_group() as tg:
+            t = start(tg, ch.recv_async)
+            await let_block()
+            t.cancel()
+            await t.wait()
+        assert t.cancelled
         with pytest.raises(TimeoutError):
             ch.send("lost?", timeout=0)  # no receiver is registered any more
         later(0.02, ch.send, "next")
         assert await ch.recv_async(timeout=5) == "next"
 
-    run(main())
+    arun(main)
 
 
-def test_cancel_blocked_send_async_leaves_no_value():
+def test_cancel_blocked_send_async_leaves_no_value(arun):
     async def main():
         for cap in (0, 1):
             ch = Chan(cap)
             if cap:
                 ch.send("first")
-            t = asyncio.create_task(_await(ch.send_async("cancelled")))
-            await let_block()
-            t.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await t
+            async with anyio.create_task_group() as tg:
+                t = start(tg, ch.send_async, "cancelled")
+                await let_block()
+                t.cancel()
+                await t.wait()
+            assert t.cancelled
             if cap:
                 assert ch.recv(timeout=0) == "first"
             with pytest.raises(TimeoutError):
                 ch.recv(timeout=0)
 
-    run(main())
+    arun(main)
 
 
-def test_cancel_blocked_select_async_performs_no_case():
+def test_cancel_blocked_select_async_performs_no_case(arun):
     async def main():
         a, b = Chan(), Chan()
-        t = asyncio.create_task(_await(select_async(a.recv, (b.send, "x"))))
-        await let_block()
-        t.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await t
+        async with anyio.create_task_group() as tg:
+            t = start(tg, lambda: select_async(a.recv, (b.send, "x")))
+            await let_block()
+            t.cancel()
+            await t.wait()
+        assert t.cancelled
         with pytest.raises(TimeoutError):
             a.send(1, timeout=0)
         with pytest.raises(TimeoutError):
             b.recv(timeout=0)
 
-    run(main())
+    arun(main)
 
 
-def test_cancel_with_wait_for_leaves_the_value_for_the_next_receiver():
+def test_cancel_by_a_timeout_scope_leaves_the_value_for_the_next_receiver(arun):
     async def main():
         ch = Chan()
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(_await(ch.recv_async()), 0.05)
+        with anyio.move_on_after(0.05) as scope:
+            await ch.recv_async()
+        assert scope.cancelled_caught
         later(0.02, ch.send, "kept")
         assert await ch.recv_async(timeout=5) == "kept"
 
-    run(main())
+    arun(main)
 
 
-def _handoff_then_cancel(make_op, complete, check_after):
+def _handoff_then_cancel(backend, make_op, complete, check_after):
     """A task awaits make_op(); once it is blocked, the loop thread completes
-    the operation (the waker resolves the future directly) and, in the same
-    step, cancels the task. The await must return the operation's result,
-    and the cancellation arrive at the task's next suspension."""
+    the operation (the waker resolves the future directly, or reschedules
+    the trio task) and, in the same step, cancels the task. The await must
+    return the operation's result, and the cancellation arrive at the task's
+    next suspension (asyncio: re-delivered there; trio: its cancel scope
+    stays cancelled, so the next checkpoint raises)."""
 
-    async def main():
+    async def asyncio_main():
         record = []
 
         async def body():
@@ -525,23 +602,46 @@ def _handoff_then_cancel(make_op, complete, check_after):
         check_after()
         return record
 
-    return run(main())
+    async def trio_main():
+        record = []
+
+        async def body():
+            record.append(await make_op())
+            await trio.sleep(0)  # the pending cancellation lands here
+            record.append("not cancelled")
+
+        async with trio.open_nursery() as nursery:
+            t = start(nursery, body)
+            await let_block()
+            complete()
+            t.cancel()
+        assert t.cancelled
+        check_after()
+        return record
+
+    if backend == "trio":
+        return trio.run(trio_main)
+    return run(asyncio_main())
 
 
-def test_cancel_after_handoff_recv_async_returns_the_value():
+def test_cancel_after_handoff_recv_async_returns_the_value(backend):
     ch = Chan()
     v = object()
-    record = _handoff_then_cancel(ch.recv_async, lambda: ch.send(v, timeout=0), lambda: None)
+    record = _handoff_then_cancel(
+        backend, ch.recv_async, lambda: ch.send(v, timeout=0), lambda: None
+    )
     assert len(record) == 1 and record[0] is v
 
 
-def test_cancel_after_handoff_recv_ok_async_returns_the_value():
+def test_cancel_after_handoff_recv_ok_async_returns_the_value(backend):
     ch = Chan()
-    record = _handoff_then_cancel(ch.recv_ok_async, lambda: ch.send(0, timeout=0), lambda: None)
+    record = _handoff_then_cancel(
+        backend, ch.recv_ok_async, lambda: ch.send(0, timeout=0), lambda: None
+    )
     assert record == [(0, True)]
 
 
-def test_cancel_after_handoff_send_async_returns():
+def test_cancel_after_handoff_send_async_returns(backend):
     ch = Chan()
     got = []
 
@@ -550,20 +650,21 @@ def test_cancel_after_handoff_send_async_returns():
             ch.recv(timeout=0)  # sent exactly once
 
     record = _handoff_then_cancel(
-        lambda: ch.send_async("v"), lambda: got.append(ch.recv(timeout=0)), check
+        backend, lambda: ch.send_async("v"), lambda: got.append(ch.recv(timeout=0)), check
     )
     assert record == [None]
     assert got == ["v"]
 
 
-def test_cancel_after_handoff_select_async_returns_the_case():
+def test_cancel_after_handoff_select_async_returns_the_case(backend):
     a, b = Chan(), Chan()
     record = _handoff_then_cancel(
-        lambda: select_async(a.recv, b.recv), lambda: b.send("b", timeout=0), lambda: None
+        backend, lambda: select_async(a.recv, b.recv), lambda: b.send("b", timeout=0), lambda: None
     )
     assert record == [(1, "b")]
     got = []
     record = _handoff_then_cancel(
+        backend,
         lambda: select_async(a.recv, (b.send, "sent")),
         lambda: got.append(b.recv(timeout=0)),
         lambda: None,
@@ -572,7 +673,7 @@ def test_cancel_after_handoff_select_async_returns_the_case():
     assert got == ["sent"]
 
 
-def test_cancel_after_handoff_task_that_returns_the_value_keeps_it():
+def test_cancel_after_handoff_task_that_returns_the_value_keeps_it(backend):
     # The task's coroutine returns right after the await: the cancellation
     # has no later suspension to land on, so the task completes with the
     # value (as a completed future ignores cancel); it must not end
@@ -593,7 +694,24 @@ def test_cancel_after_handoff_task_that_returns_the_value_keeps_it():
             result = ("cancelled", len(ch))
         assert result == "v"
 
-    run(main())
+    async def trio_main():
+        ch = Chan()
+
+        async def get():
+            return await ch.recv_async()
+
+        async with trio.open_nursery() as nursery:
+            t = start(nursery, get)
+            await let_block()
+            ch.send("v", timeout=0)
+            t.cancel()
+        assert not t.cancelled
+        assert await t.result() == "v"
+
+    if backend == "trio":
+        trio.run(trio_main)
+    else:
+        run(main())
 
 
 def test_wait_for_timeout_racing_a_handoff_loses_nothing():
@@ -687,8 +805,56 @@ def test_asyncio_timeout_racing_a_handoff_inside_a_longer_block_times_out():
     run(main())
 
 
+def _deadline_racing_a_thread_handoff(arun, longer: bool) -> list:
+    """A task receives inside ``anyio.fail_after(0.05)`` (asyncio.timeout's
+    and trio.fail_after's counterpart on both backends), then, if longer,
+    goes on awaiting inside the block; a thread hands it the value while
+    the loop is blocked past the deadline. Returns what the task appended."""
+    got: list = []
+
+    async def main():
+        ch = Chan()
+        handed = threading.Event()
+
+        async def body():
+            with anyio.fail_after(0.05):
+                got.append(await ch.recv_async())
+                if longer:
+                    await anyio.sleep(1)
+            await anyio.sleep(0.01)  # outside the block: no cancellation
+            got.append("continued")
+
+        def send():
+            ch.send("v", timeout=10)
+            handed.set()
+
+        async with anyio.create_task_group() as tg:
+            t = start(tg, body)
+            await let_block()
+            t0 = time.monotonic()
+            go(send)
+            assert handed.wait(10)  # blocks the loop
+            time.sleep(max(0.0, t0 + 0.06 - time.monotonic()))  # past the deadline
+            with anyio.fail_after(5):
+                try:
+                    await t.result()
+                except TimeoutError:
+                    got.append("timed out")
+
+    arun(main)
+    return got
+
+
+def test_deadline_racing_a_handoff_loses_nothing_and_does_not_leak_a_cancel(arun):
+    assert _deadline_racing_a_thread_handoff(arun, longer=False) == ["v", "continued"]
+
+
+def test_deadline_racing_a_handoff_inside_a_longer_block_times_out(arun):
+    assert _deadline_racing_a_thread_handoff(arun, longer=True) == ["v", "timed out"]
+
+
 @pytest.mark.timeout(60)
-def test_random_cancellation_against_a_thread_sender_loses_nothing():
+def test_random_cancellation_against_a_thread_sender_loses_nothing(arun):
     """A thread sends 2,000 values; coroutines receive them one await at a time
     and are cancelled at random moments. Each value is received exactly once."""
     n = 2000
@@ -709,22 +875,19 @@ def test_random_cancellation_against_a_thread_sender_loses_nothing():
         go(producer)
         deadline = time.monotonic() + 40
         while len(got) < n and time.monotonic() < deadline:
-            t = asyncio.create_task(receiver())
-            await asyncio.sleep(rng.choice([0, 0, 0.0001, 0.001]))
-            t.cancel()
-            try:
-                await t
-            except asyncio.CancelledError:
-                pass
+            async with anyio.create_task_group() as tg:
+                t = start(tg, receiver)
+                await anyio.sleep(rng.choice([0, 0, 0.0001, 0.001]))
+                t.cancel()
         return got
 
-    got = run(main())
+    got = arun(main)
     assert len(got) == n, f"received {len(got)} values"
     assert sorted(got) == list(range(n))
 
 
 @pytest.mark.timeout(60)
-def test_random_cancellation_of_senders_duplicates_nothing():
+def test_random_cancellation_of_senders_duplicates_nothing(arun):
     """Coroutines send with send_async and are cancelled at random; a value
     counts as sent when the await returned, and is re-sent otherwise."""
     n = 1500
@@ -748,16 +911,13 @@ def test_random_cancellation_of_senders_duplicates_nothing():
 
         for v in range(n):
             while v not in sent:
-                t = asyncio.create_task(sender(v))
-                await asyncio.sleep(rng.choice([0, 0, 0.0001]))
-                t.cancel()
-                try:
-                    await t
-                except asyncio.CancelledError:
-                    pass
+                async with anyio.create_task_group() as tg:
+                    t = start(tg, sender, v)
+                    await anyio.sleep(rng.choice([0, 0, 0.0001]))
+                    t.cancel()
         ch.close()
 
-    run(main())
+    arun(main)
     assert finished.wait(30)
     assert sorted(received) == list(range(n))
 
@@ -765,7 +925,7 @@ def test_random_cancellation_of_senders_duplicates_nothing():
 # --- the Awaitable ----------------------------------------------------------------------
 
 
-def test_awaitable_does_nothing_until_awaited():
+def test_awaitable_does_nothing_until_awaited(arun):
     ch = Chan(1)
     aw = ch.send_async("x")
     assert len(ch) == 0
@@ -781,12 +941,12 @@ def test_awaitable_does_nothing_until_awaited():
 
     async def main():
         aw = ch.send_async("z")
-        await asyncio.sleep(0.02)
+        await anyio.sleep(0.02)
         assert len(ch) == 0
         await aw
         assert len(ch) == 1
 
-    run(main())
+    arun(main)
     assert ch.recv(timeout=0) == "z"
 
 
@@ -804,7 +964,7 @@ def test_awaitable_fast_path_needs_no_loop():
     assert ch.recv(timeout=0) == "w"
 
 
-def test_awaitable_cannot_be_awaited_twice():
+def test_awaitable_cannot_be_awaited_twice(arun):
     async def main():
         ch = Chan(1)
         ch.send(1)
@@ -813,7 +973,7 @@ def test_awaitable_cannot_be_awaited_twice():
         with pytest.raises(RuntimeError):
             await aw
 
-    run(main())
+    arun(main)
 
 
 def test_awaitable_is_awaitable():
@@ -833,14 +993,16 @@ def test_awaitable_is_awaitable():
     assert run(main()) == "via task"
 
 
-def test_abandoned_registered_awaitable_withdraws():
-    """An awaitable closed (or dropped) while registered takes nothing."""
+def test_abandoned_registered_awaitable_withdraws(backend, arun):
+    """An awaitable closed (or dropped) while registered takes nothing.
+    (Under trio, a dropped one used to stay registered: the wait coroutine
+    it delegates to held it, a cycle the collector could not see.)"""
 
     async def main():
         ch = Chan()
         it = ch.recv_async().__await__()
-        fut = next(it)  # registered: yields the future it waits on
-        assert isinstance(fut, asyncio.Future)
+        fut = next(it)  # registered: yields the future it waits on (asyncio)
+        assert isinstance(fut, asyncio.Future) == (backend == "asyncio")
         it.close()
         with pytest.raises(TimeoutError):
             ch.send("v", timeout=0)  # nobody receives
@@ -858,10 +1020,10 @@ def test_abandoned_registered_awaitable_withdraws():
         with pytest.raises(TimeoutError):
             ch.recv(timeout=0)
 
-    run(main())
+    arun(main)
 
 
-def test_throwing_another_exception_into_a_waiting_awaitable_withdraws():
+def test_throwing_another_exception_into_a_waiting_awaitable_withdraws(arun):
     async def main():
         ch = Chan()
         it = ch.recv_async().__await__()
@@ -871,7 +1033,7 @@ def test_throwing_another_exception_into_a_waiting_awaitable_withdraws():
         with pytest.raises(TimeoutError):
             ch.send(1, timeout=0)
 
-    run(main())
+    arun(main)
 
 
 def test_select_and_recv_async_on_the_background_loop():
@@ -888,7 +1050,7 @@ def test_select_and_recv_async_on_the_background_loop():
     assert [out.recv(timeout=10), out.recv(timeout=10)] == [1, (0, (2, True))]
 
 
-def test_async_select_with_thread_select_on_the_other_side():
+def test_async_select_with_thread_select_on_the_other_side(arun):
     a, b = Chan(), Chan()
     result = Chan(1)
 
@@ -900,7 +1062,7 @@ def test_async_select_with_thread_select_on_the_other_side():
     async def main():
         return await select_async(a.recv, b.recv, timeout=10)
 
-    index, value = run(main())
+    index, value = arun(main)
     assert value == "ab"[index]
     assert result.recv(timeout=10) == (index, None)
 
@@ -926,17 +1088,20 @@ def test_an_awaitable_reentered_from_its_own_step_raises_instead_of_deadlocking(
     assert seen == ["operation already executing"]
 
 
-def test_an_awaitable_resumed_before_its_future_is_done_raises_and_withdraws():
+def test_an_awaitable_resumed_before_its_future_is_done_raises_and_withdraws(backend, arun):
     # Only a task should resume a waiting awaitable, once its future is
-    # done; a caller that resumes it early gets the future's error, and the
+    # done (asyncio) or trio rescheduled it; a caller that resumes it early
+    # gets the error of the future (asyncio) or of trio's wait, and the
     # operation is withdrawn rather than left to take a value nobody reads.
     async def main():
         ch = Chan()
         it = ch.recv_async().__await__()
-        next(it)  # registered: yields the future it waits on
-        with pytest.raises(asyncio.InvalidStateError):
+        next(it)  # registered: yields what it waits on
+        # (under trio, the error of trio's own wait trap given a bare None)
+        error = asyncio.InvalidStateError if backend == "asyncio" else AttributeError
+        with pytest.raises(error):
             it.send(None)
         with pytest.raises(TimeoutError):
             ch.send(1, timeout=0)  # no receiver is left
 
-    run(main())
+    arun(main)

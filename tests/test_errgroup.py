@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import gocurrent
 import pytest
+import sniffio
 from gocurrent import Chan, ErrGroup, after, context, errgroup, go, select
 from gocurrent.context import Canceled
 
@@ -292,7 +294,7 @@ def test_coroutine_functions_run_as_async_goroutines():
     out: Chan[str] = Chan(2)
 
     async def work(tag):
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # on the runtime's asyncio loop
         await out.send_async(tag)
 
     g.go(work, "a")
@@ -315,7 +317,7 @@ def test_coroutine_error_is_the_group_error():
     assert info.value is boom
 
 
-def test_wait_async():
+def test_wait_async(arun):
     async def main():
         g, ctx = errgroup.with_context(context.background())
         boom = ValueError("x")
@@ -340,7 +342,42 @@ def test_wait_async():
         g2 = errgroup.Group()
         assert await g2.wait_async() is None
 
-    asyncio.run(main())
+    arun(main)
+
+
+def test_coroutines_started_from_a_task_run_there(backend, arun):
+    """g.go(coroutine function) from an asyncio or trio task runs it as a
+    task of that loop or run (a trio system task), limit and first error
+    included; wait_async waits for them without blocking the loop."""
+
+    async def main():
+        g = errgroup.Group()
+        g.set_limit(2)
+        peak = Peak()
+        where = []
+        boom = KeyError("boom")
+
+        async def work(i):
+            with peak:
+                where.append(sniffio.current_async_library())
+                await anyio.sleep(0.01)
+            if i == 3:
+                raise boom
+
+        for i in range(5):
+            while not g.try_go(work, i):  # go() would block this loop at the limit
+                await anyio.sleep(0.001)
+        await anyio.to_thread.run_sync(g.go, work, 5)  # blocks a worker thread
+        with pytest.raises(KeyError) as info:
+            with anyio.fail_after(10):
+                await g.wait_async()
+        assert info.value is boom
+        assert peak.peak <= 2
+        return where
+
+    where = arun(main)
+    # the one started from a thread runs on the runtime's asyncio loop
+    assert sorted(where) == sorted([backend] * 5 + ["asyncio"])
 
 
 def test_limit_with_coroutines():

@@ -10,16 +10,18 @@ real clock: contexts, timeouts, first come first served, threads.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import pytest
 from gocurrent import Chan, WaitGroup, context, go, rate
 from gocurrent.rate import Limiter, every, inf
+from support import start as start_task
+from support import until
 
 D = 0.1  # Go's d = 100 * time.Millisecond
 D_NS = 100_000_000
@@ -639,7 +641,13 @@ def test_many_threads_share_one_limiter():
     assert time.monotonic() - start >= (total - 10) / 200 * 0.95
 
 
-def test_wait_async_twins():
+async def bounded(main):
+    """main(), failing after 10 s (under asyncio or trio)."""
+    with anyio.fail_after(10):
+        return await main()
+
+
+def test_wait_async_twins(arun):
     async def main():
         lim = Limiter(20, 1)
         start = time.monotonic()
@@ -651,34 +659,36 @@ def test_wait_async_twins():
         with pytest.raises(TimeoutError, match="would exceed context deadline"):
             await lim.wait_async(timeout=0.001)
         ctx, cancel = context.with_cancel(context.background())
-        task = asyncio.ensure_future(lim.wait_async(ctx=ctx))
-        await asyncio.sleep(0.01)
-        cancel()
-        with pytest.raises(context.Canceled):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start_task(tg, lambda: lim.wait_async(ctx=ctx))
+            await anyio.sleep(0.01)
+            cancel()
+            with pytest.raises(context.Canceled):
+                await task.result()
         return elapsed, lim
 
-    elapsed, _ = asyncio.run(asyncio.wait_for(main(), 10))
+    elapsed, _ = arun(bounded, main)
     assert elapsed >= 0.1 - 0.01
 
 
-def test_cancelled_wait_async_returns_its_tokens():
+def test_cancelled_wait_async_returns_its_tokens(arun):
     lim = Limiter(1, 1)
     lim.allow()
 
     async def main():
-        task = asyncio.ensure_future(lim.wait_async())
-        await asyncio.sleep(0.02)
-        assert lim.tokens() < -0.5
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start_task(tg, lim.wait_async)
+            await anyio.sleep(0.02)
+            assert lim.tokens() < -0.5
+            task.cancel()
+            await task.wait()
+        assert task.cancelled
 
-    asyncio.run(asyncio.wait_for(main(), 10))
+    arun(bounded, main)
     assert lim.tokens() > -0.5
 
 
-def test_threads_and_coroutines_share_one_limiter_in_arrival_order():
+def test_threads_and_coroutines_share_one_limiter_in_arrival_order(arun):
     lim = Limiter(50, 1)
     lim.wait()
     order: list[str] = []
@@ -690,13 +700,12 @@ def test_threads_and_coroutines_share_one_limiter_in_arrival_order():
     async def main():
         wg = WaitGroup()
         wg.go(thread_waiter)
-        while lim.tokens() > -0.5:  # the thread booked first
-            await asyncio.sleep(0.001)
+        await until(lambda: lim.tokens() <= -0.5)  # the thread booked first
         await lim.wait_async()
         order.append("coroutine")
         await wg.wait_async()
 
-    asyncio.run(asyncio.wait_for(main(), 10))
+    arun(bounded, main)
     assert order == ["thread", "coroutine"]
 
 

@@ -1,7 +1,7 @@
 """select and select_async: every line of the "select" section of API.md.
 
-Most tests run twice: with ``select`` in this thread and with
-``select_async`` in a coroutine (``asyncio.run``), over the same channels."""
+Most tests run three times: with ``select`` in this thread and with
+``select_async`` in a coroutine (an asyncio task, a trio task), over the same channels."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import threading
 import time
 from collections import Counter
 
+import anyio
 import pytest
+import trio
 from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 from support import spawn
 
 SETTLE = 0.1
-MODES = ["sync", "async"]
+MODES = ["sync", "async", "trio"]  # a thread, an asyncio task, a trio task
 
 
 def settle() -> None:
@@ -31,7 +33,12 @@ def run_select(mode: str, *cases, **kwargs):
     async def main():
         return await select_async(*cases, **kwargs)
 
-    return asyncio.run(main())
+    return run_async(mode, main)
+
+
+def run_async(mode: str, main):
+    """Runs main() in an asyncio loop ("async") or a trio run ("trio")."""
+    return trio.run(main) if mode == "trio" else asyncio.run(main())
 
 
 def five_sigma(n: int, p: float) -> float:
@@ -284,12 +291,13 @@ def test_no_cases_no_default_blocks():
     assert not done.wait(0.3)
 
 
-def test_no_cases_no_default_blocks_async():
+def test_no_cases_no_default_blocks_async(arun):
     async def main():
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(select_async(), 0.2)
+        with anyio.move_on_after(0.2) as scope:
+            await select_async()
+        assert scope.cancelled_caught
 
-    asyncio.run(main())
+    arun(main)
 
 
 # --- nilchan -----------------------------------------------------------------------
@@ -535,7 +543,7 @@ def _fair_counts(mode: str, cases_factory) -> Counter:
             for _ in range(N_FAIR):
                 counts[(await select_async(*cases_factory()))[0]] += 1
 
-        asyncio.run(main())
+        run_async(mode, main)
     return counts
 
 
@@ -588,7 +596,7 @@ def test_fairness_with_default_and_nilchan(mode):
             for _ in range(N_FAIR):
                 counts[(await select_async(*cases, default=True))[0]] += 1
 
-        asyncio.run(main())
+        run_async(mode, main)
     assert set(counts) == {1, 3}
     assert abs(counts[1] - N_FAIR / 2) <= five_sigma(N_FAIR, 0.5)
 
@@ -607,7 +615,7 @@ def test_select_async_from_a_goroutine_on_the_background_loop():
     assert out.recv(timeout=10) == (0, "hello")
 
 
-def test_select_async_with_threads_on_the_other_side():
+def test_select_async_with_threads_on_the_other_side(arun):
     # A coroutine selects over channels that threads send to, and vice versa.
     chans = [Chan() for _ in range(4)]
     back = Chan()
@@ -629,14 +637,14 @@ def test_select_async_with_threads_on_the_other_side():
             await select_async((back.send, i), nilchan.recv)
         return got
 
-    got = asyncio.run(main())
+    got = arun(main)
     assert done.wait(10)
     assert out == [None]
     # Each sender's order is FIFO; the thread sends in order, one at a time.
     assert got == list(range(40))
 
 
-def test_select_async_does_nothing_until_awaited():
+def test_select_async_does_nothing_until_awaited(arun):
     a = Chan(1)
     aw = select_async((a.send, 1))
     assert len(a) == 0
@@ -645,12 +653,12 @@ def test_select_async_does_nothing_until_awaited():
 
     async def main():
         aw = select_async((a.send, 2))
-        await asyncio.sleep(0.01)
+        await anyio.sleep(0.01)
         assert len(a) == 0
         await aw
         assert len(a) == 1
 
-    asyncio.run(main())
+    arun(main)
     assert a.recv(timeout=0) == 2
 
 

@@ -13,10 +13,17 @@ import asyncio
 import threading
 import time
 
+import anyio
 import pytest
 from gocurrent import Chan, WaitGroup, after, go, select, singleflight
 from gocurrent.singleflight import Group, Result
-from support import spawn
+from support import spawn, start, until
+
+
+async def bounded(main):
+    """main(), failing after 10 s (under asyncio or trio)."""
+    with anyio.fail_after(10):
+        return await main()
 
 
 class ErrValue(Exception):
@@ -284,7 +291,7 @@ def test_example_group():
 # ---- threads and coroutines sharing one call ---------------------------------
 
 
-def test_thread_and_coroutine_share_one_call():
+def test_thread_and_coroutine_share_one_call(arun):
     """A thread calling do and a coroutine awaiting do_async for the same
     key at once share ONE call of fn (whoever leads), and both see
     shared=True."""
@@ -303,14 +310,14 @@ def test_thread_and_coroutine_share_one_call():
     assert entered.wait(10)  # the thread leads; fn is running
 
     async def coroutine_side():
-        task = asyncio.ensure_future(g.do_async("key", fn))
-        # Let the coroutine join the call, then let fn finish.
-        while g._calls["key"].dups < 1:
-            await asyncio.sleep(0.001)
-        release.set()
-        return await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, g.do_async, "key", fn)
+            # Let the coroutine join the call, then let fn finish.
+            await until(lambda: g._calls["key"].dups >= 1)
+            release.set()
+            return await task.result()
 
-    v_co, shared_co = asyncio.run(asyncio.wait_for(coroutine_side(), 10))
+    v_co, shared_co = arun(bounded, coroutine_side)
     assert thread_side[0].wait(10)
     v_th, shared_th = thread_side[1][0]
     assert v_co is v_th  # the very same object
@@ -318,7 +325,7 @@ def test_thread_and_coroutine_share_one_call():
     assert len(calls) == 1
 
 
-def test_coroutine_leader_with_thread_joiners():
+def test_coroutine_leader_with_thread_joiners(arun):
     """A coroutine leads with a coroutine function (run in its own task);
     threads join with do and wait on the same call object."""
     g = Group()
@@ -327,20 +334,19 @@ def test_coroutine_leader_with_thread_joiners():
 
     async def fn():
         calls.append(1)
-        while g._calls["key"].dups < 3:
-            await asyncio.sleep(0.001)
+        await until(lambda: g._calls["key"].dups >= 3)
         joined.set()
         return "v"
 
     async def main():
-        lead = asyncio.ensure_future(g.do_async("key", fn))
-        while "key" not in g._calls:
-            await asyncio.sleep(0.001)
-        threads = [spawn(g.do, "key", fn) for _ in range(3)]
-        res = await lead
+        async with anyio.create_task_group() as tg:
+            lead = start(tg, g.do_async, "key", fn)
+            await until(lambda: "key" in g._calls)
+            threads = [spawn(g.do, "key", fn) for _ in range(3)]
+            res = await lead.result()
         return res, threads
 
-    (v, shared), threads = asyncio.run(asyncio.wait_for(main(), 10))
+    (v, shared), threads = arun(bounded, main)
     assert (v, shared) == ("v", True)
     for done, out in threads:
         assert done.wait(10)
@@ -362,7 +368,35 @@ def test_do_with_a_coroutine_function_from_a_thread():
     assert shared is False
 
 
-def test_do_async_runs_a_plain_fn_off_the_loop():
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_do_with_a_coroutine_function_from_a_task_runs_it_on_the_runtimes_loop(backend, python_run):
+    """do() blocks its thread, so a coroutine fn called from an asyncio or
+    trio task must not run as a task of that (blocked) loop or run: it runs
+    on the runtime's loop. (From a trio task it was a system task of the
+    blocked run: a hang, hence the child process.)"""
+    code = f"""
+    import asyncio, threading
+    import {backend}
+    from gocurrent.singleflight import Group
+
+    g = Group()
+
+    async def fn():
+        await asyncio.sleep(0.01)
+        return threading.current_thread().name
+
+    async def main():
+        return g.do("k", fn)
+
+    name, shared = {backend}.run({"main()" if backend == "asyncio" else "main"})
+    assert name == "gocurrent-loop" and shared is False, (name, shared)
+    print("ok")
+    """
+    r = python_run(code, timeout=30)
+    assert r.returncode == 0 and r.stdout == "ok\n", r.stderr
+
+
+def test_do_async_runs_a_plain_fn_off_the_loop(arun):
     """do_async with a plain callable runs it as a goroutine: the event
     loop keeps running while it blocks."""
     g = Group()
@@ -373,18 +407,19 @@ def test_do_async_runs_a_plain_fn_off_the_loop():
         return threading.current_thread().name
 
     async def main():
-        task = asyncio.ensure_future(g.do_async("k", fn))
-        await asyncio.sleep(0.02)  # the loop is not blocked by fn
-        assert not task.done()
-        release.set()
-        return await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, g.do_async, "k", fn)
+            await anyio.sleep(0.02)  # the loop is not blocked by fn
+            assert not task.done()
+            release.set()
+            return await task.result()
 
-    name, shared = asyncio.run(asyncio.wait_for(main(), 10))
+    name, shared = arun(bounded, main)
     assert name != threading.current_thread().name
     assert shared is False
 
 
-def test_do_async_twins():
+def test_do_async_twins(arun):
     """The async twins of TestDo, TestDoErr and TestDoDupSuppress."""
     g = Group()
     calls = 0
@@ -392,7 +427,7 @@ def test_do_async_twins():
     async def slow():
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.05)
+        await anyio.sleep(0.05)
         return "bar"
 
     async def failing():
@@ -402,15 +437,16 @@ def test_do_async_twins():
         assert await g.do_async("key", lambda: "bar") == ("bar", False)
         with pytest.raises(ValueError, match="Some error"):
             await g.do_async("key", failing)
-        results = await asyncio.gather(*(g.do_async("dup", slow) for _ in range(10)))
-        return results
+        async with anyio.create_task_group() as tg:
+            tasks = [start(tg, g.do_async, "dup", slow) for _ in range(10)]
+        return [await t.result() for t in tasks]
 
-    results = asyncio.run(asyncio.wait_for(main(), 10))
+    results = arun(bounded, main)
     assert calls == 1
     assert results == [("bar", True)] * 10
 
 
-def test_exception_shared_between_thread_and_coroutine():
+def test_exception_shared_between_thread_and_coroutine(arun):
     g = Group()
     entered, release = threading.Event(), threading.Event()
     boom = LookupError("boom")
@@ -424,20 +460,20 @@ def test_exception_shared_between_thread_and_coroutine():
     assert entered.wait(10)
 
     async def main():
-        task = asyncio.ensure_future(g.do_async("k", fn))
-        while g._calls["k"].dups < 1:
-            await asyncio.sleep(0.001)
-        release.set()
-        with pytest.raises(LookupError) as info:
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, g.do_async, "k", fn)
+            await until(lambda: g._calls["k"].dups >= 1)
+            release.set()
+            with pytest.raises(LookupError) as info:
+                await task.result()
         return info.value
 
-    assert asyncio.run(asyncio.wait_for(main(), 10)) is boom
+    assert arun(bounded, main) is boom
     assert th[0].wait(10)
     assert th[1][0] is boom
 
 
-def test_cancelled_coroutine_leader_abandons_the_call_for_a_thread():
+def test_cancelled_coroutine_leader_abandons_the_call_for_a_thread(arun):
     """Cancelling the leading coroutine cancels only it: a thread that
     joined runs the function again."""
     g = Group()
@@ -446,28 +482,27 @@ def test_cancelled_coroutine_leader_abandons_the_call_for_a_thread():
     async def fn():
         calls.append(1)
         if len(calls) == 1:
-            await asyncio.sleep(30)
+            await anyio.sleep(30)  # in the leading task
         return "second"
 
     async def main():
-        lead = asyncio.ensure_future(g.do_async("k", fn))
-        while "k" not in g._calls:
-            await asyncio.sleep(0.001)
-        th = spawn(g.do, "k", fn)
-        while g._calls["k"].dups < 1:
-            await asyncio.sleep(0.001)
-        lead.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await lead
+        async with anyio.create_task_group() as tg:
+            lead = start(tg, g.do_async, "k", fn)
+            await until(lambda: "k" in g._calls)
+            th = spawn(g.do, "k", fn)
+            await until(lambda: g._calls["k"].dups >= 1)
+            lead.cancel()
+            await lead.wait()
+        assert lead.cancelled
         return th
 
-    th = asyncio.run(asyncio.wait_for(main(), 10))
+    th = arun(bounded, main)
     assert th[0].wait(10)
     assert th[1][0] == ("second", False)
     assert len(calls) == 2
 
 
-def test_cancelled_joiner_leaves_the_call_running():
+def test_cancelled_joiner_leaves_the_call_running(arun):
     g = Group()
     release = threading.Event()
 
@@ -476,24 +511,25 @@ def test_cancelled_joiner_leaves_the_call_running():
         return 7
 
     async def main():
-        lead = asyncio.ensure_future(g.do_async("k", fn))
-        dup = asyncio.ensure_future(g.do_async("k", fn))
-        await asyncio.sleep(0.01)
-        dup.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await dup
-        release.set()
-        return await lead
+        async with anyio.create_task_group() as tg:
+            lead = start(tg, g.do_async, "k", fn)
+            dup = start(tg, g.do_async, "k", fn)
+            await anyio.sleep(0.01)
+            dup.cancel()
+            await dup.wait()
+            assert dup.cancelled
+            release.set()
+            return await lead.result()
 
-    assert asyncio.run(asyncio.wait_for(main(), 10)) == (7, True)
+    assert arun(bounded, main) == (7, True)
     assert not g._calls
 
 
-def test_do_chan_with_a_coroutine_function_and_recv_async():
+def test_do_chan_with_a_coroutine_function_and_recv_async(arun):
     g = Group()
 
     async def fn():
-        await asyncio.sleep(0.01)
+        await anyio.sleep(0.01)  # a task of this loop (a trio system task)
         return "co"
 
     async def main():
@@ -501,7 +537,7 @@ def test_do_chan_with_a_coroutine_function_and_recv_async():
         ch2 = g.do_chan("k", fn)
         return await ch.recv_async(), await ch2.recv_async()
 
-    r1, r2 = asyncio.run(asyncio.wait_for(main(), 10))
+    r1, r2 = arun(bounded, main)
     assert r1 == Result("co", None, True) and r2 == r1
 
 
@@ -513,7 +549,7 @@ def test_keys_are_independent_and_any_hashable():
     assert "in flight=0" in repr(g)
 
 
-def test_bad_fn_raises_type_error_and_leaves_nothing_in_flight():
+def test_bad_fn_raises_type_error_and_leaves_nothing_in_flight(arun):
     g = Group()
     with pytest.raises(TypeError):
         g.do("k", 42)  # type: ignore[arg-type]
@@ -524,7 +560,7 @@ def test_bad_fn_raises_type_error_and_leaves_nothing_in_flight():
         with pytest.raises(TypeError):
             await g.do_async("k", 42)  # type: ignore[arg-type]
 
-    asyncio.run(main())
+    arun(main)
     assert not g._calls
     assert g.do("k", lambda: 1) == (1, False)
 
@@ -536,7 +572,7 @@ def test_submodule_is_exported():
     assert "singleflight" in gocurrent.__all__
 
 
-def test_a_plain_fn_returning_a_coroutine_is_awaited():
+def test_a_plain_fn_returning_a_coroutine_is_awaited(arun):
     """``lambda: fetch(key)`` with an async fetch: the coroutine it returns
     is awaited (on the runtime's loop), from do and from do_async."""
     g = Group()
@@ -550,8 +586,10 @@ def test_a_plain_fn_returning_a_coroutine_is_awaited():
     assert g.do("a", lambda: fetch("a")) == ("value of a", False)
 
     async def main():
-        return await asyncio.gather(*(g.do_async("b", lambda: fetch("b")) for _ in range(5)))
+        async with anyio.create_task_group() as tg:
+            tasks = [start(tg, g.do_async, "b", lambda: fetch("b")) for _ in range(5)]
+        return [await t.result() for t in tasks]
 
-    results = asyncio.run(asyncio.wait_for(main(), 10))
+    results = arun(bounded, main)
     assert results == [("value of b", True)] * 5
     assert runs == ["a", "b"]

@@ -7,8 +7,10 @@ import re
 import threading
 import time
 
+import anyio
 import pytest
 from gocurrent import Chan, Mutex, RWMutex, Semaphore, WaitGroup
+from support import start, until
 
 
 def waiting(obj: object) -> int:
@@ -17,29 +19,35 @@ def waiting(obj: object) -> int:
     return int(m.group(1))
 
 
-async def until(cond, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.001)
+def run(arun, main):
+    """Runs main() under the test's backend (asyncio or trio), bounded."""
+
+    async def bounded():
+        with anyio.fail_after(30):
+            return await main()
+
+    return arun(bounded)
 
 
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
+# Tests that step an awaitable by hand (next(aw.__await__())) and then
+# complete its operation run only under asyncio, whose step yields a future
+# anyone may hold: under trio the wake reschedules the task, which only
+# trio may step. trio's way to abandon a completed wait is a cancellation,
+# which the handed-over-then-cancelled tests cover under both.
 
 
 class Ticker:
-    """A task that counts loop iterations: proof that the loop is not blocked."""
+    """A task that counts loop iterations: proof that the loop (asyncio's or
+    trio's) is not blocked. Runs in the task group tg until stopped."""
 
-    def __init__(self) -> None:
+    def __init__(self, tg) -> None:
         self.ticks = 0
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        self.task = start(tg, self._run)
 
     async def _run(self) -> None:
         while True:
             self.ticks += 1
-            await asyncio.sleep(0.001)
+            await anyio.sleep(0.001)
 
     def stop(self) -> None:
         self.task.cancel()
@@ -48,7 +56,7 @@ class Ticker:
 # ------------------------------------------------------------------------- Mutex
 
 
-def test_mutex_async_basics():
+def test_mutex_async_basics(arun):
     async def main():
         mu = Mutex()
         await mu.lock_async()
@@ -67,10 +75,10 @@ def test_mutex_async_basics():
                 raise KeyError
         assert not mu.locked
 
-    run(main())
+    run(arun, main)
 
 
-def test_mutex_coroutines_take_turns():
+def test_mutex_coroutines_take_turns(arun):
     async def main():
         mu = Mutex()
         order = []
@@ -80,37 +88,40 @@ def test_mutex_coroutines_take_turns():
                 async with mu:
                     order.append(i)
                     assert mu.locked
-                    await asyncio.sleep(0)
+                    await anyio.sleep(0)
 
-        await asyncio.gather(*(worker(i) for i in range(4)))
+        async with anyio.create_task_group() as tg:
+            for i in range(4):
+                tg.start_soon(worker, i)
         assert len(order) == 80
         assert not mu.locked
         assert waiting(mu) == 0
 
-    run(main())
+    run(arun, main)
 
 
 @pytest.mark.timeout(30)
-def test_mutex_thread_holds_coroutine_waits_loop_keeps_running():
+def test_mutex_thread_holds_coroutine_waits_loop_keeps_running(arun):
     async def main():
         mu = Mutex()
-        ticker = Ticker()
-        mu.lock()
-        t = threading.Thread(target=lambda: (time.sleep(0.2), mu.unlock()))
-        t.start()
-        before = ticker.ticks
-        await mu.lock_async()
-        # The loop ran other tasks while this coroutine waited.
-        assert ticker.ticks - before > 10
-        mu.unlock()
-        ticker.stop()
+        async with anyio.create_task_group() as tg:
+            ticker = Ticker(tg)
+            mu.lock()
+            t = threading.Thread(target=lambda: (time.sleep(0.2), mu.unlock()))
+            t.start()
+            before = ticker.ticks
+            await mu.lock_async()
+            # The loop ran other tasks while this coroutine waited.
+            assert ticker.ticks - before > 10
+            mu.unlock()
+            ticker.stop()
         t.join()
 
-    run(main())
+    run(arun, main)
 
 
 @pytest.mark.timeout(60)
-def test_mutex_thread_and_coroutine_contend():
+def test_mutex_thread_and_coroutine_contend(arun):
     async def main():
         mu = Mutex()
         state = {"count": 0, "inside": 0}
@@ -135,43 +146,47 @@ def test_mutex_thread_and_coroutine_contend():
                     if state["inside"] != 1:
                         bad.append("coro")
                     c = state["count"]
-                    await asyncio.sleep(0)
+                    await anyio.sleep(0)
                     state["count"] = c + 1
                     state["inside"] -= 1
 
-        ticker = Ticker()
-        threads = [threading.Thread(target=thread_side) for _ in range(2)]
-        for t in threads:
-            t.start()
-        await asyncio.gather(coro_side(), coro_side())
-        await asyncio.to_thread(lambda: [t.join() for t in threads])
-        ticker.stop()
+        async with anyio.create_task_group() as tg:
+            ticker = Ticker(tg)
+            threads = [threading.Thread(target=thread_side) for _ in range(2)]
+            for t in threads:
+                t.start()
+            async with anyio.create_task_group() as sides:
+                sides.start_soon(coro_side)
+                sides.start_soon(coro_side)
+            await anyio.to_thread.run_sync(lambda: [t.join() for t in threads])
+            ticker.stop()
         assert not bad
         assert state["count"] == 4 * n
         assert not mu.locked
         assert waiting(mu) == 0
         assert ticker.ticks > 0
 
-    run(main())
+    run(arun, main)
 
 
-def test_mutex_cancelled_waiter_leaves_no_trace():
+def test_mutex_cancelled_waiter_leaves_no_trace(arun):
     async def main():
         mu = Mutex()
         mu.lock()
-        task = asyncio.ensure_future(mu.lock_async())
-        await until(lambda: waiting(mu) == 1)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, mu.lock_async)
+            await until(lambda: waiting(mu) == 1)
+            task.cancel()
+            await task.wait()
+        assert task.cancelled
         assert waiting(mu) == 0
         mu.unlock()
         assert not mu.locked
 
-    run(main())
+    run(arun, main)
 
 
-def test_mutex_handed_over_then_cancelled_still_unlocks():
+def test_mutex_handed_over_then_cancelled_still_unlocks(arun):
     """The lock is handed to a waiting task in the same loop iteration as the
     task is cancelled: the task gets the lock, the cancellation arrives at its
     next await, and `async with` releases the lock."""
@@ -184,18 +199,19 @@ def test_mutex_handed_over_then_cancelled_still_unlocks():
         async def waiter():
             async with mu:
                 entered.append(1)
-                await asyncio.sleep(10)
+                await anyio.sleep(10)
 
-        task = asyncio.ensure_future(waiter())
-        await until(lambda: waiting(mu) == 1)
-        mu.unlock()  # handed over to the task (its future is resolved now)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, waiter)
+            await until(lambda: waiting(mu) == 1)
+            mu.unlock()  # handed over to the task (it is woken now)
+            task.cancel()
+            await task.wait()
+        assert task.cancelled
         assert entered == [1]
         assert not mu.locked
 
-    run(main())
+    run(arun, main)
 
 
 def test_mutex_abandoned_awaitable_gives_the_lock_back():
@@ -212,10 +228,10 @@ def test_mutex_abandoned_awaitable_gives_the_lock_back():
         assert not mu.locked
         assert waiting(mu) == 0
 
-    run(main())
+    asyncio.run(main())
 
 
-def test_mutex_awaitable_dropped_while_waiting():
+def test_mutex_awaitable_dropped_while_waiting(arun):
     async def main():
         mu = Mutex()
         mu.lock()
@@ -231,27 +247,28 @@ def test_mutex_awaitable_dropped_while_waiting():
         mu.unlock()
         assert not mu.locked
 
-    run(main())
+    run(arun, main)
 
 
 # ----------------------------------------------------------------------- RWMutex
 
 
-def test_rwmutex_async():
+def test_rwmutex_async(arun):
     async def main():
         rw = RWMutex()
         await rw.rlock_async()
         await rw.rlock_async()
         with pytest.raises(TimeoutError):
             await rw.lock_async(timeout=0.02)
-        got = asyncio.ensure_future(rw.lock_async())
-        await until(lambda: waiting(rw) == 1)
-        # A waiting writer blocks new readers, also coroutines.
-        with pytest.raises(TimeoutError):
-            await rw.rlock_async(timeout=0.02)
-        rw.runlock()
-        rw.runlock()
-        await got
+        async with anyio.create_task_group() as tg:
+            got = start(tg, rw.lock_async)
+            await until(lambda: waiting(rw) == 1)
+            # A waiting writer blocks new readers, also coroutines.
+            with pytest.raises(TimeoutError):
+                await rw.rlock_async(timeout=0.02)
+            rw.runlock()
+            rw.runlock()
+            await got.result()
         assert not rw.try_rlock()
         rw.unlock()
         async with rw:
@@ -259,60 +276,62 @@ def test_rwmutex_async():
         assert rw.try_lock()
         rw.unlock()
 
-    run(main())
+    run(arun, main)
 
 
 @pytest.mark.timeout(30)
-def test_rwmutex_thread_writer_coroutine_reader():
+def test_rwmutex_thread_writer_coroutine_reader(arun):
     async def main():
         rw = RWMutex()
         rw.lock()
-        ticker = Ticker()
-        t = threading.Thread(target=lambda: (time.sleep(0.1), rw.unlock()))
-        t.start()
-        before = ticker.ticks
-        await rw.rlock_async()
-        assert ticker.ticks - before > 5
-        rw.runlock()
-        ticker.stop()
+        async with anyio.create_task_group() as tg:
+            ticker = Ticker(tg)
+            t = threading.Thread(target=lambda: (time.sleep(0.1), rw.unlock()))
+            t.start()
+            before = ticker.ticks
+            await rw.rlock_async()
+            assert ticker.ticks - before > 5
+            rw.runlock()
+            ticker.stop()
         t.join()
 
-    run(main())
+    run(arun, main)
 
 
 # --------------------------------------------------------------------- WaitGroup
 
 
 @pytest.mark.timeout(30)
-def test_waitgroup_async_with_threads_and_coroutines():
+def test_waitgroup_async_with_threads_and_coroutines(arun):
     async def main():
         wg = WaitGroup()
-        ticker = Ticker()
         done = []
-        wg.go(lambda: (time.sleep(0.1), done.append("thread")))
+        async with anyio.create_task_group() as tg:
+            ticker = Ticker(tg)
+            wg.go(lambda: (time.sleep(0.1), done.append("thread")))
 
-        async def job():
-            await asyncio.sleep(0.05)
-            done.append("coro")
+            async def job():
+                await anyio.sleep(0.05)
+                done.append("coro")
 
-        wg.go(job)  # runs on this loop
-        before = ticker.ticks
-        await wg.wait_async()
-        assert sorted(done) == ["coro", "thread"]
-        assert ticker.ticks - before > 5
-        await wg.wait_async()  # zero: at once
-        wg.add(1)
-        with pytest.raises(TimeoutError):
-            await wg.wait_async(timeout=0.02)
-        assert waiting(wg) == 0
-        wg.done()
-        ticker.stop()
+            wg.go(job)  # runs on this loop (a trio system task under trio)
+            before = ticker.ticks
+            await wg.wait_async()
+            assert sorted(done) == ["coro", "thread"]
+            assert ticker.ticks - before > 5
+            await wg.wait_async()  # zero: at once
+            wg.add(1)
+            with pytest.raises(TimeoutError):
+                await wg.wait_async(timeout=0.02)
+            assert waiting(wg) == 0
+            wg.done()
+            ticker.stop()
 
-    run(main())
+    run(arun, main)
 
 
 @pytest.mark.timeout(30)
-def test_waitgroup_thread_waits_for_coroutines():
+def test_waitgroup_thread_waits_for_coroutines(arun):
     async def main():
         wg = WaitGroup()
         wg.add(3)
@@ -325,34 +344,35 @@ def test_waitgroup_thread_waits_for_coroutines():
         t = threading.Thread(target=waiter)
         t.start()
         for _ in range(3):
-            await asyncio.sleep(0.01)
+            await anyio.sleep(0.01)
             assert not released.is_set()
             wg.done()
-        await asyncio.to_thread(t.join, 5)
+        await anyio.to_thread.run_sync(t.join, 5)
         assert released.is_set()
 
-    run(main())
+    run(arun, main)
 
 
-def test_waitgroup_cancelled_wait():
+def test_waitgroup_cancelled_wait(arun):
     async def main():
         wg = WaitGroup()
         wg.add(1)
-        task = asyncio.ensure_future(wg.wait_async())
-        await until(lambda: waiting(wg) == 1)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, wg.wait_async)
+            await until(lambda: waiting(wg) == 1)
+            task.cancel()
+            await task.wait()
+        assert task.cancelled
         assert waiting(wg) == 0
         wg.done()
 
-    run(main())
+    run(arun, main)
 
 
 # --------------------------------------------------------------------- Semaphore
 
 
-def test_semaphore_async_basics():
+def test_semaphore_async_basics(arun):
     async def main():
         s = Semaphore(2)
         await s.acquire_async()
@@ -368,11 +388,11 @@ def test_semaphore_async_basics():
         await s.acquire_async(2)
         s.release(2)
 
-    run(main())
+    run(arun, main)
 
 
 @pytest.mark.timeout(30)
-def test_semaphore_thread_and_coroutine_fifo():
+def test_semaphore_thread_and_coroutine_fifo(arun):
     async def main():
         s = Semaphore(1)
         s.acquire()
@@ -391,22 +411,25 @@ def test_semaphore_thread_and_coroutine_fifo():
         t = threading.Thread(target=thread_waiter)
         t.start()
         await until(lambda: waiting(s) == 1)
-        c = asyncio.ensure_future(coro_waiter())
-        await until(lambda: waiting(s) == 2)
-        ticker = Ticker()
-        before = ticker.ticks
-        await asyncio.sleep(0.05)  # the coroutine waits; the loop runs on
-        assert ticker.ticks - before > 5
-        ticker.stop()
-        s.release()
-        await c
-        await asyncio.to_thread(t.join, 5)
+        async with anyio.create_task_group() as tg:
+            c = start(tg, coro_waiter)
+            await until(lambda: waiting(s) == 2)
+            ticker = Ticker(tg)
+            before = ticker.ticks
+            await anyio.sleep(0.05)  # the coroutine waits; the loop runs on
+            assert ticker.ticks - before > 5
+            ticker.stop()
+            s.release()
+            await c.result()
+        await anyio.to_thread.run_sync(t.join, 5)
         assert order == ["thread", "coro"]
         assert "held=0 waiting=0" in repr(s)
 
+    run(arun, main)
+
 
 @pytest.mark.timeout(60)
-def test_semaphore_threads_and_coroutines_contend():
+def test_semaphore_threads_and_coroutines_contend(arun):
     async def main():
         s = Semaphore(2)
         inside = [0]
@@ -438,21 +461,21 @@ def test_semaphore_threads_and_coroutines_contend():
                 k = (i + 1) % 2 + 1
                 await s.acquire_async(k)
                 enter(k)
-                await asyncio.sleep(0)
+                await anyio.sleep(0)
                 leave(k)
                 s.release(k)
 
         threads = [threading.Thread(target=thread_side) for _ in range(2)]
         for t in threads:
             t.start()
-        await asyncio.gather(coro_side(), coro_side())
-        await asyncio.to_thread(lambda: [t.join() for t in threads])
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(coro_side)
+            tg.start_soon(coro_side)
+        await anyio.to_thread.run_sync(lambda: [t.join() for t in threads])
         assert not bad
         assert "held=0 waiting=0" in repr(s)
 
-    run(main())
-
-    run(main())
+    run(arun, main)
 
 
 class FakeCtx:
@@ -472,17 +495,18 @@ class FakeCtx:
 
 
 @pytest.mark.timeout(30)
-def test_semaphore_async_ctx():
+def test_semaphore_async_ctx(arun):
     async def main():
         s = Semaphore(1)
         ctx = FakeCtx()
         await s.acquire_async(ctx=ctx)
-        task = asyncio.ensure_future(s.acquire_async(ctx=ctx))
-        await until(lambda: waiting(s) == 1)
-        # Cancelled from another thread while the coroutine waits.
-        await asyncio.to_thread(ctx.cancel)
-        with pytest.raises(RuntimeError, match="context canceled"):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, lambda: s.acquire_async(ctx=ctx))
+            await until(lambda: waiting(s) == 1)
+            # Cancelled from another thread while the coroutine waits.
+            await anyio.to_thread.run_sync(ctx.cancel)
+            with pytest.raises(RuntimeError, match="context canceled"):
+                await task.result()
         assert "held=1 waiting=0" in repr(s)
         s.release()
         # Done ctx: fails even with free tokens.
@@ -490,23 +514,24 @@ def test_semaphore_async_ctx():
             await s.acquire_async(ctx=ctx)
         assert "held=0" in repr(s)
 
-    run(main())
+    run(arun, main)
 
 
-def test_semaphore_cancelled_task_keeps_tokens():
+def test_semaphore_cancelled_task_keeps_tokens(arun):
     async def main():
         s = Semaphore(1)
         await s.acquire_async()
-        task = asyncio.ensure_future(s.acquire_async())
-        await until(lambda: waiting(s) == 1)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = start(tg, s.acquire_async)
+            await until(lambda: waiting(s) == 1)
+            task.cancel()
+            await task.wait()
+        assert task.cancelled
         assert "held=1 waiting=0" in repr(s)
         s.release()
         assert s.try_acquire()
 
-    run(main())
+    run(arun, main)
 
 
 def test_semaphore_abandoned_grant_is_given_back():
@@ -521,4 +546,4 @@ def test_semaphore_abandoned_grant_is_given_back():
         it.close()
         assert "held=0 waiting=0" in repr(s)
 
-    run(main())
+    asyncio.run(main())

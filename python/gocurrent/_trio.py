@@ -7,6 +7,7 @@ operation that must wait, or starts a coroutine goroutine.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -34,17 +35,22 @@ def waker() -> Callable[[], None]:
     return wake
 
 
-async def wait(aw: Any, timeout: float | None) -> Any:
-    """Waits for the operation `aw` registered, then returns its result.
+async def wait(ref: weakref.ref[Any], timeout: float | None) -> Any:
+    """Waits for the operation of the awaitable ``ref()`` registered, then
+    returns its result.
 
     A cancellation (or the timeout) aborts the wait only if the operation
     can still be withdrawn; if it completed first, its result is delivered
     and the cancellation comes at the next checkpoint. No value is lost or
-    delivered twice.
+    delivered twice. The awaitable holds this coroutine, so this coroutine
+    holds it weakly (see src/py/trio.rs); it is alive whenever this runs,
+    except while an awaitable dropped during its wait is finalized, when
+    the awaitable has withdrawn itself.
     """
 
     def abort(_raise_cancel: Any) -> trio.lowlevel.Abort:
-        if aw._withdraw():
+        aw = ref()
+        if aw is None or aw._withdraw():
             return trio.lowlevel.Abort.SUCCEEDED
         return trio.lowlevel.Abort.FAILED
 
@@ -55,11 +61,19 @@ async def wait(aw: Any, timeout: float | None) -> Any:
             with trio.move_on_after(timeout) as scope:
                 await trio.lowlevel.wait_task_rescheduled(abort)
             if scope.cancelled_caught:
-                raise aw._timeout_error()
+                raise _alive(ref)._timeout_error()
     except BaseException:
-        aw._give_up()
+        aw = ref()
+        if aw is not None:
+            aw._give_up()
         raise
-    return aw._finish()
+    return _alive(ref)._finish()
+
+
+def _alive(ref: weakref.ref[Any]) -> Any:
+    aw = ref()
+    assert aw is not None  # held by whoever steps the wait (see wait)
+    return aw
 
 
 async def _goroutine(coro: Coroutine[Any, Any, Any]) -> None:

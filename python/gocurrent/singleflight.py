@@ -36,7 +36,6 @@ Differences from Go, all from Python having exceptions where Go has
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Hashable
 from types import TracebackType
@@ -170,8 +169,9 @@ class Group:
         try:
             if coro is None:
                 _runtime.submit(self._run, (c, key, fn), {})
-            elif on_background and asyncio._get_running_loop() is not None:
-                # A thread blocked in do() must not wait for its own loop.
+            elif on_background:
+                # A thread blocked in do() must not wait for its own loop,
+                # nor for its own trio run (nor go to one from a pool thread).
                 loop = _runtime.background_loop()
                 loop.call_soon_threadsafe(_runtime._start_task, self._run_async(c, key, coro), loop)
             else:

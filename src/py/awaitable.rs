@@ -204,7 +204,9 @@ enum State {
 
 /// What every `*_async` method returns: like a coroutine, it does nothing
 /// until awaited (see the module docs).
-#[pyclass(frozen, module = "gocurrent._native", name = "Awaitable")]
+// `weakref`: trio's wait coroutine refers to its awaitable weakly (see
+// src/py/trio.rs).
+#[pyclass(frozen, weakref, module = "gocurrent._native", name = "Awaitable")]
 pub struct Awaitable {
     op: Box<dyn DynOp>,
     timeout: Timeout,

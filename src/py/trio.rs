@@ -14,7 +14,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyWeakrefReference};
 
 static MODULES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static WAKER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -57,9 +57,14 @@ pub fn wake(py: Python<'_>) -> PyResult<Wake> {
     })))
 }
 
-/// `gocurrent._trio.wait(aw, timeout)`: the coroutine that waits for the
-/// registered operation of `aw`.
+/// `gocurrent._trio.wait(weakref(aw), timeout)`: the coroutine that waits
+/// for the registered operation of `aw`. `aw` holds the coroutine, so the
+/// coroutine holds `aw` weakly: a strong reference would be a cycle the
+/// collector cannot see (the awaitable is not tracked), and an awaitable
+/// dropped while registered would never withdraw, its value handed to
+/// nobody and its wake rescheduling a task that no longer waits.
 pub fn waiting<'py>(aw: &Bound<'py, PyAny>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    let weak = PyWeakrefReference::new(aw)?;
     WAIT.import(aw.py(), "gocurrent._trio", "wait")?
-        .call1((aw, timeout))
+        .call1((weak, timeout))
 }
