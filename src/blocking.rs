@@ -25,6 +25,7 @@
 
 use crate::core::waiter::Waiter;
 use crate::wait::{Timeout, Value, WaitOp};
+use crate::waitstate::{self, DeadlockWatch};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -47,7 +48,7 @@ pub fn set_main_thread(ident: u64) {
 
 // `c_ulong` is u32 on some platforms.
 #[allow(clippy::useless_conversion)]
-fn current_thread_ident() -> u64 {
+pub fn current_thread_ident() -> u64 {
     // SAFETY: PyThread_get_thread_ident has no preconditions; it only reads
     // the calling thread's id.
     u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() })
@@ -266,7 +267,11 @@ pub fn run<O: WaitOp>(py: Python<'_>, op: &mut O, timeout: Timeout) -> PyResult<
             }
             true => None,
         };
-        match wait(py, &w, deadline, replacement) {
+        // runtime: this thread's wait reason and waiter, until it returns.
+        let entered = waitstate::enter(op.wait_reason(), matches!(deadline, Deadline::At(_)), &*w);
+        let waited = wait(py, &w, deadline, replacement, op.wait_reason());
+        drop(entered);
+        match waited {
             Ok(Some(r)) => match op.finish(py, &w, r) {
                 Some(r) => break r,
                 None => continue,
@@ -291,14 +296,19 @@ pub fn run<O: WaitOp>(py: Python<'_>, op: &mut O, timeout: Timeout) -> PyResult<
 /// completed, the deadline passes, or a signal handler raises.
 /// `Ok(Some(r))`: completed with `r`. `Ok(None)`: timed out, and the waiter
 /// was withdrawn. `Err(e)`: a signal handler raised `e`, and the waiter was
-/// withdrawn. `replacement` runs once the GIL is released.
+/// withdrawn. `replacement` runs once the GIL is released. On the main
+/// thread, a wait without a deadline that nothing could ever end raises
+/// DeadlockError (`reason`: what it waits for; see src/waitstate.rs).
 fn wait<R: Send>(
     py: Python<'_>,
     waiter: &Waiter<R>,
     deadline: Deadline,
     mut replacement: Option<Detached>,
+    reason: &'static str,
 ) -> PyResult<Option<R>> {
     let main = on_main_thread();
+    let mut watch =
+        (main && matches!(deadline, Deadline::Never)).then(|| DeadlockWatch::new(reason));
     loop {
         let slice = match (main, deadline) {
             (false, Deadline::Never) => None,
@@ -325,6 +335,13 @@ fn wait<R: Send>(
                     rearm(py, e);
                     Ok(waiter.take())
                 }
+            };
+        }
+        // runtime: Go's "all goroutines are asleep - deadlock!".
+        if let Some(e) = watch.as_mut().and_then(|w| w.check(py)) {
+            return match waiter.withdraw() {
+                true => Err(e),
+                false => Ok(waiter.take()),
             };
         }
         if let Deadline::At(d) = deadline

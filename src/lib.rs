@@ -16,6 +16,8 @@ pub mod core;
 mod py;
 #[cfg(not(loom))]
 pub mod wait;
+#[cfg(not(loom))]
+pub mod waitstate;
 
 #[cfg(not(loom))]
 use pyo3::prelude::*;
@@ -57,10 +59,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::atomic::Bool>()?;
     m.add_class::<py::atomic::Value>()?;
     m.add_function(wrap_pyfunction!(py::runtime::_submit, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_spawn, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_set_tracking, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_arrive, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_start_worker, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_next_job, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_thread_goroutines, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_wait_states, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_activity, m)?)?;
+    m.add("DeadlockError", py.get_type::<waitstate::DeadlockError>())?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_after_fork_in_child, m)?)?;
 

@@ -747,6 +747,19 @@ def test_rate(r: Any, b: Any, n: Any, now: Any, ctx: Any, t: Any) -> None:
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("signum", [None, "SIGQUIT", -1, 10**6, 1.5])
+def test_runtime_bad_input(signum: Any) -> None:
+    from gocurrent import runtime
+
+    outcome, exc = attempt(runtime.dump_on_signal, signum, allowed=(TypeError, ValueError))
+    assert outcome == "raised", exc
+    # The queries take no arguments and never fail.
+    assert attempt(runtime.num_goroutine)[0] == "ok"
+    assert attempt(runtime.goroutines)[0] == "ok"
+    assert attempt(runtime.stack)[0] == "ok"
+    assert issubclass(gocurrent.DeadlockError, RuntimeError)
+
+
 def test_everything_public_was_exercised() -> None:
     """A new public name must get its bad-input test here."""
     covered = {
@@ -776,5 +789,7 @@ def test_everything_public_was_exercised() -> None:
         "ErrGroup",
         "singleflight",
         "rate",
+        "runtime",
+        "DeadlockError",
     }
     assert set(gocurrent.__all__) <= covered, set(gocurrent.__all__) - covered

@@ -4,7 +4,9 @@ Goroutines (``go``), channels (``Chan``, ``nilchan``), ``select``, timers
 (``after``, ``tick``, ``Timer``, ``Ticker``, ``after_func``), Go's sync
 primitives (``WaitGroup``, ``Mutex``, ``RWMutex``, ``Cond``, ``Once``,
 ``Map``, ``Semaphore``), ``ErrGroup`` and the submodules ``atomic``,
-``context``, ``errgroup``, ``singleflight`` and ``rate``; every blocking call
+``context``, ``errgroup``, ``singleflight``, ``rate`` and ``runtime``
+(goroutine dumps; a wait that nothing can end raises ``DeadlockError``);
+every blocking call
 releases the GIL, stays interruptible by Ctrl-C, and has an ``*_async`` twin
 that works on the same objects from asyncio coroutines.
 """
@@ -12,6 +14,9 @@ that works on the same objects from asyncio coroutines.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from inspect import CO_COROUTINE as _CO_COROUTINE
+from sys import _getframe
+from types import FunctionType as _FunctionType
 from typing import Any
 
 from . import _runtime, atomic
@@ -19,6 +24,7 @@ from ._native import (
     Chan,
     ChanClosedError,
     Cond,
+    DeadlockError,
     Mutex,
     Once,
     RWMutex,
@@ -26,6 +32,8 @@ from ._native import (
     Ticker,
     Timer,
     WaitGroup,
+    _spawn,
+    _start_worker,
     after,
     after_func,
     nilchan,
@@ -39,6 +47,7 @@ __all__ = [
     "Chan",
     "ChanClosedError",
     "Cond",
+    "DeadlockError",
     "ErrGroup",
     "Map",
     "Mutex",
@@ -58,6 +67,7 @@ __all__ = [
     "once_func",
     "once_value",
     "rate",
+    "runtime",
     "select",
     "select_async",
     "singleflight",
@@ -76,14 +86,22 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
     escapes the goroutine is reported through ``threading.excepthook``.
     Goroutines never keep the process alive.
     """
-    coro = _runtime.coroutine_of(fn, args, kwargs)
-    if coro is None:  # fn is a plain callable
-        _runtime.submit(fn, args, kwargs)  # type: ignore[arg-type]
+    try:
+        frame = _getframe(1)  # where go() was called, for gocurrent.runtime
+    except ValueError:  # called from Rust: a timer's after_func
+        frame = None
+    if type(fn) is _FunctionType:  # _runtime.coroutine_of's first case, inlined
+        coro = fn(*args, **kwargs) if fn.__code__.co_flags & _CO_COROUTINE else None
     else:
-        _runtime.spawn_coroutine(coro)
+        coro = _runtime.coroutine_of(fn, args, kwargs)
+    if coro is None:  # fn is a plain callable
+        if _spawn(fn, args, kwargs, frame):
+            _start_worker()
+    else:
+        _runtime.spawn_coroutine(coro, frame)
 
 
 # Submodules whose names live there (``from gocurrent import context, rate``).
-from . import context, errgroup, rate, singleflight  # noqa: E402
+from . import context, errgroup, rate, runtime, singleflight  # noqa: E402
 
 ErrGroup = errgroup.Group

@@ -34,6 +34,14 @@ __all__ = [
     "select_async",
 ]
 __all__ += [
+    "DeadlockError",
+    "_activity",
+    "_set_tracking",
+    "_spawn",
+    "_thread_goroutines",
+    "_wait_states",
+]
+__all__ += [
     "Ticker",
     "Timer",
     "_AfterFuncStop",
@@ -50,6 +58,10 @@ _R = TypeVar("_R")
 class ChanClosedError(Exception):
     """Raised by a send on a closed channel and by closing a closed (or nil) channel."""
 
+class DeadlockError(RuntimeError):
+    """Raised in the main thread's waiting call when every goroutine is asleep
+    and nothing could ever wake it (Go's "all goroutines are asleep - deadlock!")."""
+
 @final
 class Awaitable(Generic[_R]):
     """What every ``*_async`` method returns: like a coroutine, it does nothing until awaited."""
@@ -65,6 +77,9 @@ class Awaitable(Generic[_R]):
     def _finish(self) -> Any: ...
     def _give_up(self) -> None: ...
     def _timeout_error(self) -> TimeoutError: ...
+    @property
+    def _wait_state(self) -> tuple[str, float, bool, bool] | None:
+        """(reason, seconds waited, has a timeout, pending) while suspended on this operation."""
 
 @final
 class Chan(Generic[_T]):
@@ -334,10 +349,23 @@ class Value:
         """Stores new if the current value is old (identity); returns whether it did."""
 
 def _submit(job: object) -> bool: ...
+def _spawn(fn_: object, args: object, kwargs: object, frame: object) -> bool:
+    """Queues go(fn, *args, **kwargs) called from frame; True: start a worker."""
+
+def _set_tracking(on: bool) -> None: ...
 def _arrive() -> tuple[Any, bool]: ...
 def _start_worker() -> None: ...
 def _next_job(finished: bool) -> Any: ...
 def _idle_workers() -> int: ...
+def _thread_goroutines() -> int:
+    """Thread goroutines queued or running."""
+
+def _wait_states() -> dict[int, tuple[str, float, bool, bool]]:
+    """Every thread in a gocurrent wait: ident -> (reason, seconds, has a timeout, pending)."""
+
+def _activity() -> int:
+    """How many waits began or ended so far."""
+
 def _begin_exit() -> None: ...
 def _after_fork_in_child(main_thread_ident: int) -> None: ...
 

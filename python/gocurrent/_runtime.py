@@ -7,6 +7,14 @@ jobs is Python: goroutine threads register with threading under the name
 ``goroutine-N`` (``threading.enumerate()``, profilers and
 ``threading.excepthook`` see them, as dummy threads: they are never
 joined) and only the thread's entry point is Rust below user code.
+
+The goroutine registry (read by ``gocurrent.runtime``) costs a spawn only
+an id and the caller's code and instruction (``f_code``, ``f_lasti``; the
+line is worked out from them when asked): a thread goroutine's job tuple carries
+them (``(fn, args, kwargs, id, code, lasti)``) and the worker keeps the job
+it runs in its local ``g`` (which ``gocurrent.runtime`` reads from the
+worker's frame); Rust counts the jobs. A coroutine goroutine's record is
+the value of its task in ``_tasks``.
 """
 
 from __future__ import annotations
@@ -25,16 +33,60 @@ from typing import Any
 from . import _native
 
 _CO_COROUTINE = inspect.CO_COROUTINE
+_getframe = sys._getframe
 _counter = itertools.count(1)
+# Goroutine ids (also taken by _native._spawn); 1 is the main thread's, as in Go.
+ids = itertools.count(2)
 _lock = threading.Lock()
 _background_loop: asyncio.AbstractEventLoop | None = None
-# Strong references to running coroutine goroutines, until they finish.
-_tasks: set[asyncio.Task[Any]] = set()
+_background_ident: int | None = None
+# A goroutine's record: (id, code of the caller of go(), its f_lasti).
+Record = tuple[int, types.CodeType | None, int]
+# Coroutine goroutines: strong references to their tasks until they finish,
+# each with its record.
+_tasks: dict[asyncio.Task[Any], Record] = {}
+# Coroutine goroutines handed to the background loop, not yet tasks.
+_starting: dict[int, Record] = {}
+# Threads of the pool (goroutine threads, running a job or idle).
+worker_idents: set[int] = set()
+# The pytest plugin's tracker (gocurrent.testing), when it is enabled.
+track: Any = None
 
 
-def report(exc: BaseException) -> None:
-    """Reports an exception that escaped a goroutine, as threading does."""
+def caller(depth: int) -> types.FrameType | None:
+    """The frame ``depth`` levels above the caller: where ``go`` was called
+    (None for a goroutine started by a timer, from Rust)."""
+    try:
+        return _getframe(depth + 1)
+    except ValueError:
+        return None
+
+
+_PACKAGE = os.path.dirname(__file__) + os.sep
+
+
+def user_caller() -> types.FrameType | None:
+    """The innermost frame outside gocurrent: where a goroutine started by
+    gocurrent on the user's behalf (singleflight) was asked for."""
+    f: types.FrameType | None = _getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
+        f = f.f_back
+    return f
+
+
+def tracked_spawn(gid: int) -> None:
+    """A goroutine starts (called by ``_native._spawn`` while tracking)."""
+    if track is not None:
+        track.spawned(gid)
+
+
+def report(exc: BaseException, gid: int | None = None) -> None:
+    """Reports an exception that escaped a goroutine (``gid``, else the
+    calling one), as threading does; the pytest plugin takes it instead
+    when it knows the test that started the goroutine."""
     if isinstance(exc, SystemExit):
+        return
+    if track is not None and track.failed(exc, gid):
         return
     args = threading.ExceptHookArgs([type(exc), exc, exc.__traceback__, threading.current_thread()])
     try:
@@ -47,6 +99,15 @@ def _worker() -> None:
     # A native thread (started without the GIL): registered with threading,
     # under its goroutine name, as the dummy thread of a foreign thread.
     threading.current_thread().name = f"goroutine-{next(_counter)}"
+    ident = threading.get_ident()
+    worker_idents.add(ident)
+    try:
+        _run_jobs()
+    finally:
+        worker_idents.discard(ident)
+
+
+def _run_jobs() -> None:
     job, more = _native._arrive()
     if more:
         _native._start_worker()
@@ -54,39 +115,63 @@ def _worker() -> None:
     if job is None:
         job = next_job(False)
     while job is not None:
-        fn, args, kwargs = job
+        # g: the running goroutine's job, read by gocurrent.runtime.
+        fn, args, kwargs, gid, _, _ = g = job
         job = None
+        if track is not None:
+            track.started(gid)
         try:
             fn(*args, **kwargs)
         except BaseException as exc:
-            report(exc)
+            report(exc, gid)
+        if track is not None:
+            track.finished(gid)
         # Free the goroutine's function and arguments before idling.
         del fn, args, kwargs
+        g = None  # noqa: F841 (read from the frame)
         job = next_job(True)
 
 
-def submit(fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def submit(
+    fn: Callable[..., object],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    frame: types.FrameType | None,
+) -> None:
     """Submits fn(*args, **kwargs) to the pool: an idle goroutine thread
-    runs it, else a new one soon."""
-    if _native._submit((fn, args, kwargs)):
+    runs it, else a new one soon. ``frame``: where ``go`` was called."""
+    if _native._spawn(fn, args, kwargs, frame):
         _native._start_worker()
 
 
 def _task_done(task: asyncio.Task[Any]) -> None:
-    _tasks.discard(task)
+    rec = _tasks.pop(task, None)
     if not task.cancelled():
         exc = task.exception()
         if exc is not None:
-            report(exc)
+            report(exc, rec[0] if rec is not None else None)
+    if track is not None and rec is not None:
+        track.finished(rec[0])
 
 
-def _start_task(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> None:
+def _start_task(
+    coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, rec: Record
+) -> None:
     task = loop.create_task(coro)
-    _tasks.add(task)
+    _tasks[task] = rec
     task.add_done_callback(_task_done)
 
 
+def _start_background_task(
+    coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, rec: Record
+) -> None:
+    _start_task(coro, loop, rec)
+    _starting.pop(rec[0], None)
+
+
 def _run_background_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _background_ident
+    _background_ident = threading.get_ident()
     asyncio.set_event_loop(loop)
     loop.run_forever()
 
@@ -123,21 +208,31 @@ def is_cancellation(exc: BaseException) -> bool:
     return trio is not None and isinstance(exc, trio.Cancelled)
 
 
-def spawn_coroutine(coro: Coroutine[Any, Any, Any]) -> None:
+def spawn_coroutine(
+    coro: Coroutine[Any, Any, Any], frame: types.FrameType | None, background: bool = False
+) -> None:
     """Runs coro as a task: on this thread's running asyncio loop, else as
-    a system task of this thread's trio run, else on the runtime's
-    background loop."""
-    loop = asyncio._get_running_loop()  # None where asyncio.get_running_loop() raises
-    if loop is None and _in_trio_task():
+    a system task of this thread's trio run (not counted by
+    gocurrent.runtime), else (or if ``background``) on the runtime's
+    background loop. ``frame``: where ``go`` was called."""
+    if frame is None:
+        rec: Record = (next(ids), None, -1)
+    else:
+        rec = (next(ids), frame.f_code, frame.f_lasti)
+    if track is not None:
+        track.spawned(rec[0])
+    loop = None if background else asyncio._get_running_loop()  # None where it raises
+    if loop is None and not background and _in_trio_task():
         from . import _trio
 
         _trio.spawn(coro)
         return
     if loop is None:
         loop = background_loop()
-        loop.call_soon_threadsafe(_start_task, coro, loop)
+        _starting[rec[0]] = rec
+        loop.call_soon_threadsafe(_start_background_task, coro, loop, rec)
     else:
-        _start_task(coro, loop)
+        _start_task(coro, loop, rec)
 
 
 def _wg_thread(
@@ -171,6 +266,8 @@ def coroutine_of(
     TypeError as ``go`` does."""
     if type(fn) is types.FunctionType:  # the common case, decided by one flag
         return fn(*args, **kwargs) if fn.__code__.co_flags & _CO_COROUTINE else None
+    if type(fn) is types.BuiltinMethodType:  # ch.send, wg.done, list.append...
+        return None  # never a coroutine (what the checks below find, at a tenth of the cost)
     if isinstance(fn, Coroutine):
         if args or kwargs:
             raise TypeError("go() takes no arguments after a coroutine object")
@@ -187,10 +284,15 @@ def wg_go(wg: Any, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
     runs fn like ``go`` and calls ``wg.done()`` when it returns or raises,
     after reporting the exception."""
     coro = coroutine_of(fn, args, kwargs)
+    try:
+        frame: types.FrameType | None = _getframe(1)  # the caller of wg.go
+    except ValueError:
+        frame = None
     if coro is None:
-        submit(_wg_thread, (wg, fn, args, kwargs), {})
+        if _native._spawn(_wg_thread, (wg, fn, args, kwargs), {}, frame):
+            _native._start_worker()
     else:
-        spawn_coroutine(_wg_coroutine(wg, coro))
+        spawn_coroutine(_wg_coroutine(wg, coro), frame)
 
 
 def _after_fork_in_child() -> None:
@@ -198,6 +300,8 @@ def _after_fork_in_child() -> None:
     _background_loop = None
     _lock = threading.Lock()
     _tasks.clear()
+    _starting.clear()
+    worker_idents.clear()
     ident = threading.main_thread().ident
     _native._after_fork_in_child(ident if ident is not None else 0)
 

@@ -93,9 +93,9 @@ class Group:
         try:
             coro = _runtime.coroutine_of(fn, args, kwargs)
             if coro is None:
-                _runtime.submit(self._run, (sem, fn, args, kwargs), {})
+                _runtime.submit(self._run, (sem, fn, args, kwargs), {}, _runtime.caller(2))
             else:
-                _runtime.spawn_coroutine(self._run_async(sem, coro))
+                _runtime.spawn_coroutine(self._run_async(sem, coro), _runtime.caller(2))
         except BaseException:
             self._done(sem)
             raise

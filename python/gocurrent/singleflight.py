@@ -167,15 +167,15 @@ class Group:
         awaiting coro (on the runtime's background loop when
         ``on_background``, else where ``go`` would run it)."""
         try:
+            frame = _runtime.user_caller()
             if coro is None:
-                _runtime.submit(self._run, (c, key, fn), {})
+                _runtime.submit(self._run, (c, key, fn), {}, frame)
             elif on_background:
                 # A thread blocked in do() must not wait for its own loop,
                 # nor for its own trio run (nor go to one from a pool thread).
-                loop = _runtime.background_loop()
-                loop.call_soon_threadsafe(_runtime._start_task, self._run_async(c, key, coro), loop)
+                _runtime.spawn_coroutine(self._run_async(c, key, coro), frame, background=True)
             else:
-                _runtime.spawn_coroutine(self._run_async(c, key, coro))
+                _runtime.spawn_coroutine(self._run_async(c, key, coro), frame)
         except BaseException as exc:
             if coro is not None:
                 coro.close()

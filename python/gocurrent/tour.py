@@ -115,6 +115,7 @@ EXAMPLES: list[tuple[str, str, list[str], list[str]]] = [
     ("cond_signal", "sync.Cond: one waiter", [], []),
     ("cond_broadcast", "sync.Cond: Signal, then Broadcast", [], []),
     ("cache_stampede", "singleflight: a cache stampede, one backend call per key", [], []),
+    ("deadlock", "When goroutines hang: DeadlockError and the dump", [], []),
     ("bulk_delete", "Bulk deletion (original)", ["--keys", "20000"], ["--keys", "3000"]),
     (
         "bulk_delete_update",

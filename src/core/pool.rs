@@ -206,6 +206,12 @@ impl<J> JobQueue<J> {
         !self.backlog.1.is_empty()
     }
 
+    /// Jobs submitted and not finished: waiting for a worker, or held by
+    /// one (Go's count of goroutines).
+    pub fn jobs(&self) -> usize {
+        self.running.load(SeqCst) + self.backlog.1.len() + self.direct.1.len()
+    }
+
     /// Idle workers not reserved (for tests and statistics).
     pub fn idle(&self) -> usize {
         self.idle.load(SeqCst)

@@ -27,13 +27,17 @@ use super::trio;
 use crate::blocking;
 use crate::core::waiter::Wake;
 use crate::wait::{Driven, DynOp, Timeout, Value, WaitOp};
+use crate::waitstate;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyTuple};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ThreadId;
+use std::time::Instant;
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -195,6 +199,9 @@ enum State {
         fut: Py<PyAny>,
         /// The `loop.call_later` handle of a `timeout=`.
         timer: Option<Py<PyAny>>,
+        /// runtime: when the wait began, and whether the waiter was woken.
+        since: Instant,
+        woken: Arc<AtomicBool>,
     },
     /// trio: registered; the steps go to `gocurrent._trio.wait`'s coroutine.
     Delegating { inner: Py<PyAny> },
@@ -280,10 +287,19 @@ impl Awaitable {
 
     /// Ends the await: cancels the timer, marks the state finished.
     fn finish_state(&self, py: Python<'_>) {
-        let old = std::mem::replace(&mut *self.state.lock(), State::Finished);
+        let old = self.leave();
         if let State::Waiting { timer, .. } = old {
             Self::cancel_timer(py, timer);
         }
+    }
+
+    /// Marks the state finished, noting the end of a wait for the runtime.
+    fn leave(&self) -> State {
+        let old = std::mem::replace(&mut *self.state.lock(), State::Finished);
+        if let State::Waiting { .. } = old {
+            waitstate::note_activity();
+        }
+        old
     }
 
     /// Withdraws a registered operation that will not be delivered (an
@@ -326,6 +342,18 @@ impl Awaitable {
             Ok(x) => x,
             Err(e) => return (State::Finished, Err(e)),
         };
+        // runtime: a woken task is not asleep, even before it runs again.
+        let woken = Arc::new(AtomicBool::new(false));
+        let wake = match wake {
+            Wake::Callback(f) => {
+                let woken = woken.clone();
+                Wake::Callback(Box::new(move || {
+                    woken.store(true, Ordering::SeqCst);
+                    f()
+                }))
+            }
+            other => other,
+        };
         if let Some(result) = this.op.register(py, wake) {
             return (State::Finished, done(py, result));
         }
@@ -352,7 +380,15 @@ impl Awaitable {
         match armed() {
             Ok(timer) => {
                 let yielded = fut.clone_ref(py);
-                (State::Waiting { fut, timer }, Ok(Some(yielded)))
+                waitstate::note_activity();
+                let since = Instant::now();
+                let waiting = State::Waiting {
+                    fut,
+                    timer,
+                    since,
+                    woken,
+                };
+                (waiting, Ok(Some(yielded)))
             }
             Err(e) => {
                 this.give_up();
@@ -478,9 +514,9 @@ impl Awaitable {
         tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let exc = to_exception(typ, val, tb);
-        let old = std::mem::replace(&mut *self.state.lock(), State::Finished);
+        let old = self.leave();
         let (fut, timer) = match old {
-            State::Waiting { fut, timer } => (fut, timer),
+            State::Waiting { fut, timer, .. } => (fut, timer),
             State::Delegating { inner } => {
                 *self.state.lock() = State::Delegating {
                     inner: inner.clone_ref(py),
@@ -519,7 +555,7 @@ impl Awaitable {
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let old = std::mem::replace(&mut *self.state.lock(), State::Finished);
+        let old = self.leave();
         match old {
             State::Waiting { timer, .. } => {
                 Self::cancel_timer(py, timer);
@@ -533,6 +569,22 @@ impl Awaitable {
             _ => {}
         }
         Ok(())
+    }
+
+    /// For `gocurrent.runtime`: `(reason, seconds waited, has a timeout,
+    /// pending: not woken yet)` while the awaiting asyncio task is
+    /// suspended on this operation, else None.
+    #[getter]
+    fn _wait_state(&self) -> Option<(&'static str, f64, bool, bool)> {
+        match &*self.state.try_lock()? {
+            State::Waiting { since, woken, .. } => Some((
+                self.op.wait_reason(),
+                since.elapsed().as_secs_f64(),
+                self.timeout.seconds().is_some(),
+                !woken.load(Ordering::SeqCst),
+            )),
+            _ => None,
+        }
     }
 
     /// The `timeout=` expired: withdraw, and fail the future if that won.

@@ -7,9 +7,13 @@
 use crate::blocking;
 use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::{Mutex, RwLock};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyIterator, PyTuple};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -110,6 +114,61 @@ fn run_worker(py: Python<'_>) {
     }
 }
 
+/// True while gocurrent.testing tracks who starts each goroutine.
+static TRACKING: AtomicBool = AtomicBool::new(false);
+
+/// The next goroutine id, from `gocurrent._runtime.ids` (an
+/// `itertools.count` shared with the coroutine goroutines; 1 is the main
+/// thread's, as in Go).
+fn next_id(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    static IDS: PyOnceLock<Py<PyIterator>> = PyOnceLock::new();
+    let ids = IDS.get_or_try_init(py, || {
+        let ids = py.import("gocurrent._runtime")?.getattr("ids")?;
+        Ok::<_, PyErr>(ids.cast_into::<PyIterator>()?.unbind())
+    })?;
+    let next = ids.bind(py).clone().next();
+    next.unwrap_or_else(|| Err(PyRuntimeError::new_err("goroutine ids ran out")))
+}
+
+/// Turns the tracking of goroutines' owners (gocurrent.testing) on or off.
+#[pyfunction]
+pub fn _set_tracking(on: bool) {
+    TRACKING.store(on, Ordering::Relaxed);
+}
+
+/// `go(fn, *args, **kwargs)` for a plain callable, called from `frame`:
+/// queues the job `(fn, args, kwargs, id, code, lasti)` (what
+/// `gocurrent.runtime` shows: the line is worked out from the code and
+/// `f_lasti` only when asked; `(None, -1)` without a frame: a timer's
+/// `after_func`). True if the caller must start a new goroutine thread
+/// (`_start_worker`).
+#[pyfunction]
+pub fn _spawn<'py>(
+    py: Python<'py>,
+    fn_: Bound<'py, PyAny>,
+    args: Bound<'py, PyAny>,
+    kwargs: Bound<'py, PyAny>,
+    frame: Bound<'py, PyAny>,
+) -> PyResult<bool> {
+    static SPAWNED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let id = next_id(py)?;
+    let (code, lasti) = if frame.is_none() {
+        (frame, (-1i64).into_pyobject(py)?.into_any())
+    } else {
+        (
+            frame.getattr(intern!(py, "f_code"))?,
+            frame.getattr(intern!(py, "f_lasti"))?,
+        )
+    };
+    if TRACKING.load(Ordering::Relaxed) {
+        SPAWNED
+            .import(py, "gocurrent._runtime", "tracked_spawn")?
+            .call1((&id,))?;
+    }
+    let job = PyTuple::new(py, [fn_, args, kwargs, id, code, lasti])?;
+    Ok(_submit(job.into_any().unbind()))
+}
+
 /// Submits a job to the pool; True if the caller must start a new
 /// goroutine thread (which then calls `_arrive`).
 #[pyfunction]
@@ -165,6 +224,26 @@ pub fn on_block(blocked: Option<&blocking::Blocked>) -> Option<blocking::Detache
     None
 }
 
+/// Thread goroutines not finished yet: queued or running (a worker holds
+/// its job), for `gocurrent.runtime.num_goroutine()`.
+#[pyfunction]
+pub fn _thread_goroutines() -> usize {
+    POOL.read().jobs()
+}
+
+/// Every thread in a gocurrent wait: `{ident: (reason, seconds, has
+/// timeout, pending)}` (pending: not woken yet).
+#[pyfunction]
+pub fn _wait_states() -> std::collections::HashMap<u64, crate::waitstate::State> {
+    crate::waitstate::states().into_iter().collect()
+}
+
+/// How many waits began or ended so far, on any thread or task.
+#[pyfunction]
+pub fn _activity() -> u64 {
+    crate::waitstate::activity()
+}
+
 /// Idle goroutine threads (for tests).
 #[pyfunction]
 pub fn _idle_workers() -> usize {
@@ -183,6 +262,7 @@ pub fn _after_fork_in_child(main_thread_ident: u64) -> PyResult<()> {
     // Waiters of the parent's other threads are dead: never hand them anything.
     crate::core::waiter::after_fork_in_child();
     blocking::reset_after_fork();
+    crate::waitstate::after_fork_in_child();
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
     *MONITOR.lock() = None;

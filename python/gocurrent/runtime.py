@@ -1,0 +1,395 @@
+"""Seeing into goroutines: what Go's runtime gives a programmer whose
+program hangs.
+
+``num_goroutine()`` counts the goroutines started by ``go``, ``wg.go``,
+errgroups and ``after_func`` that have not finished; ``goroutines()`` lists
+them with Go's wait reason as their state; ``stack()`` dumps them all in
+Go's format; ``dump_on_signal()`` prints that dump on SIGQUIT (as Go does,
+without exiting). ``DeadlockError`` is Go's "all goroutines are asleep -
+deadlock!", raised in the main thread's waiting call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import signal
+import sys
+import threading
+import traceback
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import _native, _runtime
+from ._native import DeadlockError
+
+__all__ = [
+    "DeadlockError",
+    "Goroutine",
+    "dump_on_signal",
+    "goroutines",
+    "num_goroutine",
+    "stack",
+]
+
+_RUNTIME_FILES = frozenset({_runtime.__file__, __file__})
+_PACKAGE_DIR = _runtime.__file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
+
+
+@dataclass(frozen=True)
+class Goroutine:
+    """A snapshot of one goroutine (see ``goroutines()``)."""
+
+    id: int
+    """Unique for the process, as Go's goroutine ids (1 is the main thread)."""
+    kind: str
+    """``"thread"`` or ``"coroutine"``."""
+    state: str
+    """Go's wait reason (``"chan receive"``, ``"sync.Mutex.Lock"``...) while
+    it waits in a gocurrent call; ``"running"`` otherwise (``time.sleep``
+    and I/O included); ``"runnable"`` before it first runs."""
+    waiting_for: float | None
+    """Seconds spent in the current wait so far, or None."""
+    created_by: str
+    """``"file:line"`` of the ``go(...)`` call."""
+    name: str
+    """The goroutine's function (``module.qualname``)."""
+    stack: traceback.StackSummary
+    """Where it is now, most recent call last (as ``traceback`` prints)."""
+
+
+@dataclass
+class _Entry:
+    """One goroutine as the runtime sees it (a ``Goroutine`` plus what the
+    dump and the deadlock check need)."""
+
+    g: Goroutine
+    frames: list[types.FrameType]  # most recent first
+    creator: str  # the function that called go()
+    asleep: bool  # in a gocurrent wait without timeout, not woken yet
+
+
+def num_goroutine() -> int:
+    """The number of goroutines that exist now (Go's
+    ``runtime.NumGoroutine``, without the main one): started by ``go``,
+    ``wg.go``, errgroups or ``after_func`` (once its function runs) and not
+    finished, thread and coroutine goroutines alike. Never blocks."""
+    return _native._thread_goroutines() + len(_runtime._tasks) + len(_runtime._starting)
+
+
+def goroutines() -> list[Goroutine]:
+    """A snapshot of the goroutines ``num_goroutine()`` counts (the main
+    thread is not listed; a thread goroutine still queued for a pool thread
+    is counted but not listed), ordered by id. Never blocks."""
+    return [e.g for e in _entries(include_main=False)]
+
+
+def stack() -> str:
+    """Every goroutine in Go's dump format, the main thread first as
+    goroutine 1: ``goroutine 7 [chan receive, 2 minutes]:`` (minutes only
+    from one minute on), its frames most recent first, then ``created by
+    ... at file:line``. Never blocks."""
+    return "\n\n".join(_format(e) for e in _entries(include_main=True)) + "\n"
+
+
+def _dump(signum: int, frame: types.FrameType | None) -> None:
+    sys.stderr.write(f"SIGQUIT: dump of goroutines (signal {signum})\n\n" + stack())
+    sys.stderr.flush()
+
+
+def dump_on_signal(signum: int = signal.SIGQUIT) -> None:
+    """From now on, the signal ``signum`` prints ``stack()`` to stderr and
+    the program goes on (Go's SIGQUIT dump, without the exit). Works while
+    the main thread is blocked in a gocurrent call (it looks at signals
+    every 20 ms). Must be called from the main thread (``signal.signal``'s
+    rule: ValueError otherwise); TypeError if ``signum`` is not an int."""
+    if isinstance(signum, bool) or not isinstance(signum, int):
+        raise TypeError(f"signal number must be an int, not {type(signum).__name__}")
+    signal.signal(signum, _dump)
+
+
+# ---------------------------------------------------------------------------
+# Snapshots
+
+
+def _func_name(fn: Any) -> str:
+    fn = inspect.unwrap(fn) if callable(fn) else fn
+    if isinstance(fn, functools.partial):
+        return _func_name(fn.func)
+    qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    module = getattr(fn, "__module__", None)
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _code_name(code: types.CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _frame_name(f: types.FrameType) -> str:
+    module = f.f_globals.get("__name__")
+    name = _code_name(f.f_code)
+    return f"{module}.{name}" if module else name
+
+
+def _user_frames(frames: Iterator[types.FrameType]) -> list[types.FrameType]:
+    return [f for f in frames if f.f_code.co_filename not in _RUNTIME_FILES]
+
+
+def _thread_frames(top: types.FrameType | None, stop: types.CodeType | None) -> list:
+    """The frames of a thread from its top down to (not including) the
+    frame running ``stop``: most recent first."""
+    frames = []
+    f = top
+    while f is not None and f.f_code is not stop:
+        frames.append(f)
+        f = f.f_back
+    return frames
+
+
+def _summary(frames: list[types.FrameType]) -> traceback.StackSummary:
+    return traceback.StackSummary.extract(
+        ((f, f.f_lineno) for f in reversed(frames)), lookup_lines=False
+    )
+
+
+def _line(code: types.CodeType, lasti: int) -> int:
+    """The line of the instruction at byte offset ``lasti`` (a frame's
+    ``f_lasti``)."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
+def _created(code: types.CodeType | None, lasti: int) -> tuple[str, str]:
+    """``(created_by, creator)``: the ``file:line`` of the go() call and
+    the function that made it."""
+    if code is None:
+        return "gocurrent.after_func", "gocurrent.after_func"
+    return f"{code.co_filename}:{_line(code, lasti)}", _code_name(code)
+
+
+def _state(wait: tuple[str, float, bool, bool] | None) -> tuple[str, float | None, bool]:
+    """(state, waiting_for, asleep) of a wait as the drivers report it:
+    (reason, seconds, has a timeout, pending)."""
+    if wait is None:
+        return "running", None, False
+    reason, seconds, has_timeout, pending = wait
+    if not pending:  # woken, not yet running
+        return "runnable", None, False
+    return reason, seconds, not has_timeout
+
+
+def _coroutine_chain(coro: Any) -> tuple[list[types.FrameType], Any]:
+    """The frames of a suspended coroutine's await chain (outermost first)
+    and the innermost object it awaits."""
+    frames = []
+    obj, last = coro, coro
+    for _ in range(1000):  # a bound, should an awaitable refer to itself
+        if obj is None:
+            break
+        f = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+        if f is not None:
+            frames.append(f)
+        last = obj
+        obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+    return frames, last
+
+
+def _thread_entries(
+    current: dict[int, types.FrameType], waits: dict[int, tuple[str, float, bool, bool]]
+) -> list[_Entry]:
+    entries = []
+    worker_code = _runtime._run_jobs.__code__
+    for ident in list(_runtime.worker_idents):
+        top = current.get(ident)
+        frames = _thread_frames(top, worker_code)
+        f = frames[-1].f_back if frames else top
+        if f is None or f.f_code is not worker_code:
+            continue
+        job = f.f_locals.get("g")
+        if job is None:
+            continue  # idle
+        fn, args, _kwargs, gid, code, lasti = job
+        if fn is _runtime._wg_thread or getattr(fn, "__func__", None) is _group_run():
+            fn = args[1]  # wg.go's and errgroup's wrappers: the user's function
+        state, waiting_for, asleep = _state(waits.get(ident))
+        user = _user_frames(iter(frames))
+        created_by, creator = _created(code, lasti)
+        g = Goroutine(gid, "thread", state, waiting_for, created_by, _func_name(fn), _summary(user))
+        entries.append(_Entry(g, user, creator, asleep))
+    return entries
+
+
+def _group_run() -> Any:
+    from .errgroup import Group
+
+    return Group._run
+
+
+def _user_coroutine(coro: Any) -> Any:
+    """The user's coroutine, inside wg.go's and errgroup's wrappers."""
+    frame = getattr(coro, "cr_frame", None)
+    if frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        return frame.f_locals.get("coro", coro)
+    return coro
+
+
+def _loop_thread(task: asyncio.Task[Any]) -> int | None:
+    loop = task.get_loop()
+    if loop is _runtime._background_loop:
+        return _runtime._background_ident
+    return getattr(loop, "_thread_id", None)
+
+
+def _coroutine_entries(waits: dict[int, tuple[str, float, bool, bool]]) -> list[_Entry]:
+    entries = []
+    records: list[tuple[Any, tuple[int, types.CodeType | None, int]]] = list(
+        _runtime._tasks.items()
+    )
+    records += [(None, rec) for rec in list(_runtime._starting.values())]
+    for task, (gid, code, lasti) in records:
+        created_by, creator = _created(code, lasti)
+        if task is None:
+            g = Goroutine(gid, "coroutine", "runnable", None, created_by, "", _summary([]))
+            entries.append(_Entry(g, [], creator, False))
+            continue
+        coro = task.get_coro()
+        chain, last = _coroutine_chain(coro)
+        user = _user_frames(iter(chain))
+        name = _func_name(_user_coroutine(coro))
+        if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+            state, waiting_for, asleep = "runnable", None, False
+        elif isinstance(last, _native.Awaitable):
+            state, waiting_for, asleep = _state(last._wait_state)
+        else:
+            state, waiting_for, asleep = "running", None, False
+        # A coroutine of a loop whose thread is asleep is asleep too.
+        loop_wait = waits.get(_loop_thread(task) or 0)
+        if not asleep and loop_wait is not None and _state(loop_wait)[2]:
+            asleep = True
+        g = Goroutine(
+            gid, "coroutine", state, waiting_for, created_by, name, _summary(list(reversed(user)))
+        )
+        entries.append(_Entry(g, list(reversed(user)), creator, asleep))
+    return entries
+
+
+def _main_entry(
+    current: dict[int, types.FrameType], waits: dict[int, tuple[str, float, bool, bool]]
+) -> _Entry | None:
+    ident = threading.main_thread().ident
+    if ident is None or ident not in current:
+        return None
+    frames = _user_frames(iter(_thread_frames(current[ident], None)))
+    state, waiting_for, asleep = _state(waits.get(ident))
+    g = Goroutine(1, "thread", state, waiting_for, "", "main", _summary(frames))
+    return _Entry(g, frames, "", asleep)
+
+
+def _entries(include_main: bool) -> list[_Entry]:
+    current = sys._current_frames()
+    waits = _native._wait_states()
+    entries = _thread_entries(current, waits) + _coroutine_entries(waits)
+    entries.sort(key=lambda e: e.g.id)
+    if include_main:
+        main = _main_entry(current, waits)
+        if main is not None:
+            entries.insert(0, main)
+    return entries
+
+
+def _format(e: _Entry) -> str:
+    g = e.g
+    header = f"goroutine {g.id} [{g.state}"
+    if g.waiting_for is not None and g.waiting_for >= 60:
+        header += f", {int(g.waiting_for // 60)} minutes"
+    lines = [header + "]:"]
+    for f in e.frames:
+        lines.append(f"{_frame_name(f)}(...)")
+        lines.append(f"\t{f.f_code.co_filename}:{f.f_lineno}")
+    if g.created_by:
+        lines.append(f"created by {e.creator} at {g.created_by}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Deadlock detection (called by the main thread's blocking wait, see
+# src/waitstate.rs)
+
+# The *_async twin of each blocking call, by its wait reason.
+_ASYNC_TWIN = {
+    "chan receive": "recv_async",
+    "chan receive (nil chan)": "recv_async",
+    "chan send": "send_async",
+    "chan send (nil chan)": "send_async",
+    "select": "select_async",
+    "select (no cases)": "select_async",
+    "sync.Mutex.Lock": "lock_async",
+    "sync.RWMutex.Lock": "lock_async",
+    "sync.RWMutex.RLock": "rlock_async",
+    "sync.WaitGroup.Wait": "wait_async",
+    "sync.Cond.Wait": "wait_async",
+    "semacquire": "acquire_async",
+}
+
+
+def _harmless_handler(signum: int, handler: Any) -> bool:
+    """True for a signal handler that can never wake a goroutine: none, the
+    default SIGINT one, asyncio's SIGINT handler, our own dump."""
+    if not callable(handler) or handler is _dump:
+        return True
+    if signum == signal.SIGINT:
+        if handler is signal.default_int_handler:
+            return True
+        func = getattr(handler, "func", None)  # asyncio.Runner's partial
+        if getattr(func, "__qualname__", "") == "Runner._on_sigint":
+            return True
+    return False
+
+
+def _others_alive(current: dict[int, types.FrameType]) -> bool:
+    """True if a Python thread other than the main one and gocurrent's own
+    is alive."""
+    own = {threading.main_thread().ident, _runtime._background_ident}
+    own |= _runtime.worker_idents
+    alive = set(current)
+    for t in threading.enumerate():
+        if not isinstance(t, threading._DummyThread) and t.is_alive():
+            alive.add(t.ident)  # type: ignore[arg-type]
+    return bool(alive - own)
+
+
+def _deadlock_message(reason: str) -> str | None:
+    """The DeadlockError message if nothing could ever wake the main
+    thread, which waits (for ``reason``, without a timeout), else None."""
+    if _native._timers_pending():
+        return None
+    if _others_alive(sys._current_frames()):
+        return None
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+        except (ValueError, OSError):
+            continue
+        if not _harmless_handler(signum, handler):
+            return None
+    entries = _entries(include_main=True)
+    threads = sum(1 for e in entries if e.g.kind == "thread") - 1
+    if threads != _native._thread_goroutines():
+        return None  # a thread goroutine is queued, starting or ending
+    if not all(e.asleep for e in entries):
+        return None
+    message = "all goroutines are asleep - deadlock!\n\n"
+    if asyncio._get_running_loop() is not None:
+        twin = _ASYNC_TWIN.get(reason, "*_async")
+        call = "select_async(...)" if twin == "select_async" else f"x.{twin}()"
+        message += (
+            f"A coroutine made a blocking call ({reason}) on its event loop's thread, so no "
+            f"other coroutine of that loop can run; await the async twin instead: "
+            f"`await {call}`.\n\n"
+        )
+    return message + stack()

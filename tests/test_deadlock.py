@@ -1,0 +1,413 @@
+"""DeadlockError (API.md, "runtime"): Go's "all goroutines are asleep -
+deadlock!" as an exception in the main thread's waiting call, and no false
+positive. Every scenario runs in a child process: a missed deadlock would
+hang, a false positive would fail the program."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_python
+
+PRELUDE = """
+import asyncio, sys, threading, time
+from gocurrent import *
+from gocurrent import context, runtime
+def timed(fn):
+    t = time.monotonic()
+    try:
+        fn()
+    except DeadlockError as e:
+        msg = str(e)
+        print("DEADLOCK", round(time.monotonic() - t, 3))
+        print(msg)
+        return msg
+    print("returned")
+"""
+
+
+def run(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return run_python(PRELUDE + textwrap.dedent(code), timeout=timeout)
+
+
+def deadlocked(r: subprocess.CompletedProcess[str]) -> str:
+    """The DeadlockError message the child printed, checked."""
+    assert r.returncode == 0, r.stderr
+    first, *rest = r.stdout.split("\n", 1)
+    assert first.startswith("DEADLOCK "), r.stdout + r.stderr
+    elapsed = float(first.split()[1])
+    assert elapsed < 1.0, f"DeadlockError after {elapsed} s"
+    message = rest[0]
+    assert message.startswith("all goroutines are asleep - deadlock!\n")
+    return message
+
+
+def test_main_and_goroutines_all_blocked() -> None:
+    r = run(
+        """
+        ch, other = Chan(), Chan()
+        mu = Mutex(); mu.lock()
+        go(other.recv)
+        go(mu.lock)
+        async def a():
+            await other.recv_async()
+        go(a)
+        while sum(g.state != "runnable" for g in runtime.goroutines()) < 3:
+            time.sleep(0.01)
+        timed(ch.recv)
+        """
+    )
+    msg = deadlocked(r)
+    # The message ends with stack(): main first, then every goroutine.
+    dump = msg[msg.index("goroutine 1 [chan receive]:") :]
+    assert dump.count("goroutine ") == 4
+    assert "[sync.Mutex.Lock]:" in dump
+    assert dump.count("[chan receive]:") == 3
+    assert "timed(...)" in dump  # main's frames
+
+
+@pytest.mark.parametrize(
+    "call, reason",
+    [
+        ("ch.send(1)", "chan send"),
+        ("select(ch.recv, (ch.send, 2))", "select"),
+        ("select()", "select (no cases)"),
+        ("nilchan.recv()", "chan receive (nil chan)"),
+        ("mu.lock()", "sync.Mutex.Lock"),
+        ("wg.wait()", "sync.WaitGroup.Wait"),
+        ("sem.acquire()", "semacquire"),
+        ("list(ch)", "chan receive"),
+        ("eg.wait()", "sync.WaitGroup.Wait"),
+    ],
+)
+def test_every_blocking_call_of_main(call: str, reason: str) -> None:
+    r = run(
+        f"""
+        ch = Chan()
+        mu = Mutex(); mu.lock()
+        wg = WaitGroup(); wg.add(1)
+        sem = Semaphore(1); sem.acquire()
+        eg = ErrGroup(); eg.go(Chan().recv)
+        timed(lambda: {call})
+        """
+    )
+    msg = deadlocked(r)
+    assert f"goroutine 1 [{reason}]:" in msg
+
+
+def test_the_primitive_is_as_if_the_call_never_happened() -> None:
+    r = run(
+        """
+        ch = Chan()
+        mu = Mutex(); mu.lock()
+        timed(lambda: ch.send(1))
+        # No sender is left registered: a receive finds nothing.
+        print(select(ch.recv, default=True))
+        timed(ch.recv)
+        # No receiver is left registered: a send finds nobody.
+        try:
+            ch.send(2, timeout=0)
+        except TimeoutError:
+            print("no receiver")
+        timed(mu.lock)
+        mu.unlock()  # still locked once, by us
+        print(mu.try_lock())
+        """
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "(-1, None)" in lines and "no receiver" in lines and "True" in lines
+    assert sum(x.startswith("DEADLOCK") for x in lines) == 3
+
+
+def test_newcomer_blocking_recv_in_a_coroutine_names_recv_async() -> None:
+    # A coroutine calls the blocking ch.recv() on its own loop's thread;
+    # its only sender is a coroutine of that loop, which can never run.
+    r = run(
+        """
+        ch = Chan()
+        async def sender():
+            await ch.send_async("hello")
+        async def main():
+            go(sender)
+            timed(ch.recv)
+        asyncio.run(main())
+        """
+    )
+    msg = deadlocked(r)
+    assert "recv_async" in msg
+    assert "goroutine 2 [runnable]:" in msg
+
+
+def test_newcomer_under_asyncio_debug() -> None:
+    r = run(
+        """
+        ch = Chan()
+        async def sender():
+            await ch.send_async("hello")
+        async def main():
+            go(sender)
+            timed(ch.recv)
+        asyncio.run(main(), debug=True)
+        """
+    )
+    assert "recv_async" in deadlocked(r)
+
+
+def test_coroutines_of_the_background_loop_all_blocked() -> None:
+    r = run(
+        """
+        ch, a, b = Chan(), Chan(), Chan()
+        async def one():
+            await a.recv_async()
+        async def two():
+            await b.send_async(1)
+        go(one); go(two)
+        timed(ch.recv)
+        """
+    )
+    msg = deadlocked(r)
+    assert "[chan send]:" in msg and msg.count("[chan receive]:") == 2
+
+
+def test_a_goroutine_that_ends_the_wait_is_no_deadlock() -> None:
+    r = run(
+        """
+        ch = Chan()
+        def ping(n):
+            for i in range(n):
+                ch.send(i)
+            ch.close()
+        go(ping, 200)
+        timed(lambda: print(sum(ch)))
+        """
+    )
+    assert r.stdout.splitlines() == [str(sum(range(200))), "returned"], r.stderr
+
+
+# ---------------------------------------------------------------------------
+# No false positives: each program completes normally.
+
+SLOW = 1.5  # well past the detection time (about 0.5 s)
+
+
+def completes(code: str, expected: list[str]) -> None:
+    r = run(code)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == expected, r.stdout + r.stderr
+
+
+def test_no_deadlock_while_a_goroutine_sleeps() -> None:
+    completes(
+        f"""
+        ch = Chan()
+        go(lambda: (time.sleep({SLOW}), ch.send(1)))
+        timed(lambda: print(ch.recv()))
+        """,
+        ["1", "returned"],
+    )
+
+
+def test_no_deadlock_while_a_coroutine_sleeps() -> None:
+    completes(
+        f"""
+        ch = Chan()
+        async def later():
+            await asyncio.sleep({SLOW})
+            await ch.send_async(1)
+        go(later)
+        timed(lambda: print(ch.recv()))
+        """,
+        ["1", "returned"],
+    )
+
+
+def test_no_deadlock_while_a_goroutine_waits_with_a_timeout() -> None:
+    completes(
+        f"""
+        ch, never = Chan(), Chan()
+        def w():
+            try:
+                never.recv(timeout={SLOW})
+            except TimeoutError:
+                ch.send("timed out")
+        go(w)
+        timed(lambda: print(ch.recv()))
+        """,
+        ["timed out", "returned"],
+    )
+
+
+def test_no_deadlock_while_a_goroutine_is_in_io() -> None:
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            PRELUDE
+            + """
+ch = Chan()
+go(lambda: ch.send(sys.stdin.readline().strip()))
+print("ready", flush=True)
+timed(lambda: print(ch.recv()))
+""",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline() == "ready\n"
+        time.sleep(SLOW)  # the child must stay blocked, not fail, meanwhile
+        out, err = p.communicate("data\n", timeout=30)
+        assert out.splitlines() == ["data", "returned"], err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.parametrize(
+    "setup, wait",
+    [
+        (f"t = Timer({SLOW})", "t.c.recv()"),
+        (f"c = after({SLOW})", "c.recv()"),
+        (f"tk = Ticker({SLOW})", "tk.c.recv()"),
+        (f"after_func({SLOW}, lambda: ch.send(1))", "ch.recv()"),
+        (
+            f"ctx, cancel = context.with_timeout(context.background(), {SLOW})",
+            "ctx.done().recv()",
+        ),
+    ],
+)
+def test_no_deadlock_while_a_timer_is_pending(setup: str, wait: str) -> None:
+    completes(
+        f"""
+        ch = Chan()
+        {setup}
+        timed(lambda: {wait})
+        """,
+        ["returned"],
+    )
+
+
+def test_no_deadlock_while_a_plain_thread_is_alive() -> None:
+    completes(
+        f"""
+        ch = Chan()
+        threading.Thread(target=lambda: (time.sleep({SLOW}), ch.send(1))).start()
+        timed(lambda: print(ch.recv()))
+        """,
+        ["1", "returned"],
+    )
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1")
+def test_no_deadlock_while_a_signal_handler_is_installed() -> None:
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            PRELUDE
+            + """
+import signal
+ch = Chan(1)
+signal.signal(signal.SIGUSR1, lambda *_: ch.send("signalled"))
+print("ready", flush=True)
+timed(lambda: print(ch.recv()))
+""",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline() == "ready\n"
+        time.sleep(SLOW)
+        p.send_signal(signal.SIGUSR1)
+        out, err = p.communicate(timeout=30)
+        assert out.splitlines() == ["signalled", "returned"], err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_a_timeout_raises_timeout_error_not_deadlock_error() -> None:
+    completes(
+        f"""
+        ch = Chan()
+        go(Chan().recv)
+        t = time.monotonic()
+        try:
+            timed(lambda: ch.recv(timeout={SLOW}))
+        except TimeoutError:
+            print("TimeoutError", time.monotonic() - t >= {SLOW})
+        """,
+        ["TimeoutError True"],
+    )
+
+
+def test_the_default_and_asyncio_sigint_handlers_do_not_count() -> None:
+    # Neither could wake the program: a deadlock is still one.
+    r = run(
+        """
+        import signal
+        print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        ch = Chan()
+        async def main():
+            timed(ch.recv)
+        asyncio.run(main())
+        """
+    )
+    assert r.stdout.splitlines()[0] == "True"
+    deadlocked(
+        subprocess.CompletedProcess(r.args, r.returncode, r.stdout.split("\n", 1)[1], r.stderr)
+    )
+
+
+# Jupyter: the kernel has threads of its own, so a cell blocked for ever
+# is never a DeadlockError; the user interrupts it.
+
+jupyter_client = pytest.importorskip("jupyter_client")
+
+
+def _reply(kc, msg_id: str, timeout: float) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg["content"]
+    raise TimeoutError("no reply from the kernel")
+
+
+@pytest.mark.timeout(120)
+def test_no_deadlock_error_in_jupyter(tmp_path: Path) -> None:
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        setup = kc.execute("from gocurrent import Chan, go\nch = Chan()\ngo(Chan().recv)")
+        assert _reply(kc, setup, 30)["status"] == "ok"
+        blocked = kc.execute("ch.recv()")
+        time.sleep(2 * SLOW)  # far past the detection time
+        km.interrupt_kernel()
+        reply = _reply(kc, blocked, 30)
+        assert reply["status"] == "error"
+        assert reply["ename"] == "KeyboardInterrupt"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
