@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from inspect import CO_COROUTINE as _CO_COROUTINE
 from sys import _getframe
 from types import FunctionType as _FunctionType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _runtime, atomic
 from ._native import (
@@ -102,6 +102,20 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
 
 
 # Submodules whose names live there (``from gocurrent import context, rate``).
-from . import context, errgroup, rate, runtime, singleflight  # noqa: E402
+from . import context, errgroup, rate, singleflight  # noqa: E402
+
+if TYPE_CHECKING:
+    from . import runtime
+
+
+def __getattr__(name: str) -> Any:
+    # ``gocurrent.runtime`` is imported on first use: a program that never
+    # looks into its goroutines does not pay for it at import.
+    if name == "runtime":
+        import importlib
+
+        return importlib.import_module(".runtime", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 ErrGroup = errgroup.Group
