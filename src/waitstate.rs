@@ -2,11 +2,13 @@
 //! wait reason: read by `gocurrent.runtime` (goroutine states, the dump)
 //! and by the deadlock watch of the main thread.
 //!
-//! The drivers tell it two things, each in one place: the thread driver
-//! ([`crate::blocking::wait`]) calls [`enter`] before it parks (the guard
-//! it returns leaves the state when dropped), and the asyncio awaitable
-//! keeps its own state (read through its `_wait_state`) and calls
-//! [`note_activity`] when a task suspends or resumes.
+//! The drivers tell it what they do, each in one place: the thread driver
+//! ([`crate::blocking::run`]) calls [`enter`] around each wait (the guard
+//! it returns leaves the state when dropped) and runs a [`DeadlockWatch`]
+//! in the main thread's wait slices; the asyncio awaitable keeps its own
+//! state (read through its `_wait_state`) and calls [`note_activity`] when
+//! a task suspends or resumes. Each thread counts its own activity (no
+//! cache line shared between threads that hand values to each other).
 //!
 //! A deadlock is declared only when a scan of every goroutine found all of
 //! them asleep, and found them so again [`STABLE`] later with no wait

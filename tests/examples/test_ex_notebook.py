@@ -1,5 +1,6 @@
 """The tour notebook runs top to bottom in a real kernel, and a kernel
-interrupt stops a cell blocked in ``ch.recv()`` without harming the kernel."""
+interrupt stops a cell blocked in ``ch.recv()`` without harming the kernel
+(never a DeadlockError: the kernel has threads of its own)."""
 
 from __future__ import annotations
 
@@ -141,6 +142,31 @@ def test_interrupting_a_cell_blocked_in_recv(tmp_path: Path) -> None:
         check = kc.execute("", user_expressions={"r": "result"})
         content = _wait_for_reply(kc, check, 30)
         assert content["user_expressions"]["r"]["data"]["text/plain"] == "(42, 0, 2)"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+@pytest.mark.timeout(120)
+def test_no_deadlock_error_in_a_kernel(tmp_path: Path) -> None:
+    # Every goroutine asleep and the cell blocked for ever: in a script a
+    # DeadlockError within a second, in a kernel (whose threads could wake
+    # it) the cell waits for the interrupt button.
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        setup = kc.execute("from gocurrent import Chan, go\nch = Chan()\ngo(Chan().recv)")
+        assert _wait_for_reply(kc, setup, 30)["status"] == "ok"
+        blocked = kc.execute('print("receiving", flush=True)\nch.recv()')
+        _wait_for_stream(kc, blocked, "receiving", 30)
+        time.sleep(3.0)  # far past the detection time (about 0.5 s)
+        km.interrupt_kernel()
+        reply = _wait_for_reply(kc, blocked, 30)
+        assert reply["status"] == "error"
+        assert reply["ename"] == "KeyboardInterrupt"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
