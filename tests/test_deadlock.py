@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 
 import pytest
 from conftest import run_python
@@ -231,19 +232,12 @@ def test_no_deadlock_while_a_goroutine_waits_with_a_timeout() -> None:
     )
 
 
-def test_no_deadlock_while_a_goroutine_is_in_io() -> None:
+def woken_from_outside(code: str, wake: Callable[[subprocess.Popen[str]], str | None]) -> str:
+    """Runs code in a child that prints "ready" and then blocks; once it
+    has stayed blocked (not failed) well past the detection time, ``wake``
+    wakes it (returning what to write to its stdin). Its output."""
     p = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            PRELUDE
-            + """
-ch = Chan()
-go(lambda: ch.send(sys.stdin.readline().strip()))
-print("ready", flush=True)
-timed(lambda: print(ch.recv()))
-""",
-        ],
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -254,12 +248,24 @@ timed(lambda: print(ch.recv()))
         assert p.stdout is not None
         assert p.stdout.readline() == "ready\n"
         time.sleep(SLOW)  # the child must stay blocked, not fail, meanwhile
-        out, err = p.communicate("data\n", timeout=30)
-        assert out.splitlines() == ["data", "returned"], err
+        out, err = p.communicate(wake(p), timeout=30)
+        assert p.returncode == 0, err
+        return out
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_no_deadlock_while_a_goroutine_is_in_io() -> None:
+    code = """
+        ch = Chan()
+        go(lambda: ch.send(sys.stdin.readline().strip()))
+        print("ready", flush=True)
+        timed(lambda: print(ch.recv()))
+    """
+    out = woken_from_outside(code, lambda p: "data\n")
+    assert out.splitlines() == ["data", "returned"]
 
 
 @pytest.mark.parametrize(
@@ -299,35 +305,15 @@ def test_no_deadlock_while_a_plain_thread_is_alive() -> None:
 
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1")
 def test_no_deadlock_while_a_signal_handler_is_installed() -> None:
-    p = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            PRELUDE
-            + """
-import signal
-ch = Chan(1)
-signal.signal(signal.SIGUSR1, lambda *_: ch.send("signalled"))
-print("ready", flush=True)
-timed(lambda: print(ch.recv()))
-""",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert p.stdout is not None
-        assert p.stdout.readline() == "ready\n"
-        time.sleep(SLOW)
-        p.send_signal(signal.SIGUSR1)
-        out, err = p.communicate(timeout=30)
-        assert out.splitlines() == ["signalled", "returned"], err
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    code = """
+        import signal
+        ch = Chan(1)
+        signal.signal(signal.SIGUSR1, lambda *_: ch.send("signalled"))
+        print("ready", flush=True)
+        timed(lambda: print(ch.recv()))
+    """
+    out = woken_from_outside(code, lambda p: p.send_signal(signal.SIGUSR1))
+    assert out.splitlines() == ["signalled", "returned"]
 
 
 def test_a_timeout_raises_timeout_error_not_deadlock_error() -> None:

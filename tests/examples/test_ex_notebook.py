@@ -4,9 +4,12 @@ interrupt stops a cell blocked in ``ch.recv()`` without harming the kernel
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
 import pytest
 from ex_support import EXAMPLES
@@ -93,6 +96,21 @@ def _wait_for_stream(kc, msg_id: str, text: str, timeout: float) -> None:
     raise TimeoutError(f"the cell never printed {text!r}")
 
 
+@contextlib.contextmanager
+def _kernel(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """A started python3 kernel and its ready client, shut down after."""
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 #: The blocked cell: it says when it starts waiting, and notes (on the
 #: clock the test reads too: CLOCK_MONOTONIC is system-wide) when the
 #: interrupt reached it, so the test times the interrupt itself and not
@@ -110,12 +128,7 @@ except KeyboardInterrupt:
 
 @pytest.mark.timeout(90)
 def test_interrupting_a_cell_blocked_in_recv(tmp_path: Path) -> None:
-    km = jupyter_client.KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(tmp_path))
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
+    with _kernel(tmp_path) as (km, kc):
         setup = kc.execute("from gocurrent import Chan, go\nch = Chan()")
         assert _wait_for_reply(kc, setup, 30)["status"] == "ok"
 
@@ -142,9 +155,6 @@ def test_interrupting_a_cell_blocked_in_recv(tmp_path: Path) -> None:
         check = kc.execute("", user_expressions={"r": "result"})
         content = _wait_for_reply(kc, check, 30)
         assert content["user_expressions"]["r"]["data"]["text/plain"] == "(42, 0, 2)"
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 @pytest.mark.timeout(120)
@@ -152,21 +162,13 @@ def test_no_deadlock_error_in_a_kernel(tmp_path: Path) -> None:
     # Every goroutine asleep and the cell blocked for ever: in a script a
     # DeadlockError within a second, in a kernel (whose threads could wake
     # it) the cell waits for the interrupt button.
-    km = jupyter_client.KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(tmp_path))
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=60)
+    with _kernel(tmp_path) as (km, kc):
         setup = kc.execute("from gocurrent import Chan, go\nch = Chan()\ngo(Chan().recv)")
         assert _wait_for_reply(kc, setup, 30)["status"] == "ok"
-        blocked = kc.execute('print("receiving", flush=True)\nch.recv()')
+        blocked = kc.execute(BLOCKED_CELL)
         _wait_for_stream(kc, blocked, "receiving", 30)
         time.sleep(3.0)  # far past the detection time (about 0.5 s)
         km.interrupt_kernel()
         reply = _wait_for_reply(kc, blocked, 30)
         assert reply["status"] == "error"
         assert reply["ename"] == "KeyboardInterrupt"
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
