@@ -714,3 +714,20 @@ def test_submodule_is_exported():
 
     assert gocurrent.rate is rate
     assert "rate" in gocurrent.__all__
+
+
+@pytest.mark.parametrize("bad", ["5", None, object()])
+def test_a_limit_that_is_not_a_number_is_a_type_error(bad: Any) -> None:
+    with pytest.raises(TypeError, match="rate: limit must be a number"):
+        Limiter(bad, 1)
+    with pytest.raises(TypeError, match="rate: interval must be a number"):
+        every(bad)
+
+
+def test_a_nan_limit_or_interval_is_a_value_error() -> None:
+    lim = Limiter(1, 1)
+    with pytest.raises(ValueError, match="rate: limit must not be NaN"):
+        lim.set_limit(math.nan)
+    assert lim.limit() == 1  # unchanged
+    with pytest.raises(ValueError, match="rate: interval must not be NaN"):
+        every(math.nan)

@@ -29,6 +29,7 @@ arithmetic, never while waiting.
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +55,7 @@ _MIN_TIME = -(1 << 63)  # Go's zero time.Time, long before any monotonic time
 def every(seconds: float) -> float:
     """The rate of one event every ``seconds`` (Go's ``rate.Every``);
     ``inf`` for an interval of 0 or less."""
-    ns = _to_ns(seconds)
+    ns = _to_ns(_check_real(seconds, "interval"))
     if ns <= 0:
         return inf
     return 1 / _seconds(ns)
@@ -69,7 +70,7 @@ def _to_ns(seconds: float) -> int:
 
 
 def _now_ns(now: float | None) -> int:
-    return time.monotonic_ns() if now is None else _to_ns(float(now))
+    return time.monotonic_ns() if now is None else _to_ns(_check_real(now, "now"))
 
 
 def _seconds(ns: int) -> float:
@@ -99,6 +100,16 @@ def _check_int(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"rate: {what} must be an int, not {type(n).__name__}")
     return n
+
+
+def _check_real(x: object, what: str) -> float:
+    """``x`` as a float: a real number (int, float, Fraction...), not NaN."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"rate: {what} must be a number, not {type(x).__name__}")
+    value = float(x)
+    if math.isnan(value):
+        raise ValueError(f"rate: {what} must not be NaN")
+    return value
 
 
 class Reservation:
@@ -170,7 +181,7 @@ class Limiter:
 
     def __init__(self, r: float, b: int) -> None:
         self._mu = threading.Lock()
-        self._limit = float(r)
+        self._limit = _check_real(r, "limit")
         self._burst = _check_int(b, "burst")
         self._tokens = float(self._burst)
         self._last = _MIN_TIME  # when _tokens was last updated (ns)
@@ -218,11 +229,12 @@ class Limiter:
     def set_limit(self, r: float, now: float | None = None) -> None:
         """Sets the rate from ``now`` on (Go's ``SetLimit``/``SetLimitAt``).
         Reservations already made keep the times they were given."""
+        limit = _check_real(r, "limit")
         t = _now_ns(now)
         with self._mu:
             self._tokens = self._advance(t)
             self._last = t
-            self._limit = float(r)
+            self._limit = limit
 
     def set_burst(self, b: int, now: float | None = None) -> None:
         """Sets the bucket's size from ``now`` on (Go's
