@@ -29,6 +29,13 @@ PRELUDE = """\
 import sys, threading, time
 from gocurrent import Chan, ChanClosedError, go, nilchan, select
 
+# The parent interrupts the main thread from outside. A main thread that
+# waits with nothing else alive is a deadlock (DeadlockError within 1 s, as
+# Go's runtime would say); a plain thread alive, as in a program that waits
+# for its user, keeps these waits ordinary however late the signal comes.
+_keeper = threading.Event()
+threading.Thread(target=_keeper.wait, daemon=True).start()
+
 def _announce(line):
     main = threading.main_thread().ident
     def at_line():
