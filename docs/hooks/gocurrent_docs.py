@@ -156,9 +156,7 @@ def api_markdown(package: griffe.Module, module_path: str) -> str:
         "      members: false",
         "",
         "The submodules have pages of their own: "
-        + ", ".join(
-            f"[`{m}`]({m}.md)" for m in public_modules() if m != "gocurrent"
-        )
+        + ", ".join(f"[`{m}`]({m}.md)" for m in public_modules() if m != "gocurrent")
         + ".",
         "",
     ]
@@ -231,7 +229,7 @@ def side_by_side(name: str) -> str:
     go, code = example_parts(name)
     python = fenced("python", code, f"examples/{name}.py")
     if go is None:
-        log.warning("examples/%s.py has no \"The article's Go program::\" block", name)
+        log.warning('examples/%s.py has no "The article\'s Go program::" block', name)
         return python
     return (
         '<div class="grid" markdown>\n\n'

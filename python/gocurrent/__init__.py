@@ -15,7 +15,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from . import _runtime, atomic
-from ._version import read_version as _read_version
 from ._native import (
     Chan,
     ChanClosedError,
@@ -35,6 +34,7 @@ from ._native import (
     tick,
 )
 from ._sync import Map, once_func, once_value
+from ._version import read_version as _read_version
 
 __version__: str = _read_version()
 """The version of the installed gocurrent, e.g. ``"0.1.0"`` (from the package's metadata)."""
