@@ -23,6 +23,7 @@ if [ ! -f "$VENV/.requirements" ] || ! cmp -s "$REQS" "$VENV/.requirements"; the
     cp "$REQS" "$VENV/.requirements"
 fi
 
+export NO_MKDOCS_2_WARNING=1
 if [ "${1:-}" = serve ]; then
     exec "$VENV/bin/mkdocs" serve --strict --dev-addr 127.0.0.1:8000
 fi

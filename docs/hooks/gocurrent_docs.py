@@ -9,9 +9,10 @@
   and each public method or property of an exported class, must have a
   docstring; a missing one is a warning, which fails ``mkdocs build --strict``.
 * **Go side by side**: ``<!-- side-by-side: NAME -->`` in a page becomes the
-  article's Go program (from the docstring of ``examples/NAME.py``) beside
-  the Python twin (the script's code); ``<!-- python: NAME -->`` the script's
-  code alone.
+  article's Go program (the first Go block of the docstring of
+  ``examples/NAME.py``) beside the Python twin (the script's code);
+  ``<!-- python: NAME -->`` the script's code alone, and
+  ``<!-- python: NAME#Class.method -->`` one function or class of it.
 * **Benchmark charts**: ``<!-- bench-charts -->`` becomes every chart that
   ``scripts/plot-bench.py`` drew into ``docs/assets/bench/``.
 """
@@ -201,6 +202,9 @@ def on_files(files: Files, config: Any) -> Files:
 # ------------------------------------------------------------ examples
 
 
+GO_CODE = re.compile(r"\bfunc\b|:=|<-|\bmake\(|\bsync\.|\bgo \w")
+
+
 def example_parts(name: str) -> tuple[str | None, str]:
     """The article's Go program from examples/NAME.py's docstring, and its code."""
     path = EXAMPLES_DIR / f"{name}.py"
@@ -213,11 +217,39 @@ def example_parts(name: str) -> tuple[str | None, str]:
         code_lines = code_lines[first.end_lineno or 0 :]
     code = "\n".join(code_lines).strip("\n")
     go = None
-    match = re.search(r"Go program::\n\n((?:(?:    .*)?\n)+)", doc)
-    if match:
-        block = match.group(1).rstrip()
-        go = "\n".join(line[4:] for line in block.splitlines())
+    # The first literal block (after "::") that is Go code.
+    for match in re.finditer(r"::\n\n((?:(?:    .*)?\n)+)", doc + "\n"):
+        block = "\n".join(line[4:] for line in match.group(1).rstrip().splitlines())
+        if GO_CODE.search(block):
+            go = block
+            break
     return go, code
+
+
+def definition(name: str, dotted: str) -> str | None:
+    """The source of the function or class ``dotted`` (``Class.method``) of examples/NAME.py."""
+    source = (EXAMPLES_DIR / f"{name}.py").read_text(encoding="utf-8")
+    scope: list[ast.stmt] = ast.parse(source).body
+    node: ast.stmt | None = None
+    for part in dotted.split("."):
+        node = next(
+            (
+                n
+                for n in scope
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and n.name == part
+            ),
+            None,
+        )
+        if node is None:
+            return None
+        scope = node.body  # type: ignore[attr-defined]
+    assert node is not None
+    lines = source.splitlines()
+    start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    body = lines[start - 1 : node.end_lineno]
+    indent = len(body[0]) - len(body[0].lstrip())
+    return "\n".join(line[indent:] for line in body)
 
 
 def fenced(lang: str, code: str, title: str) -> str:
@@ -253,14 +285,20 @@ def bench_charts() -> str:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     def replace(match: re.Match[str]) -> str:
-        kind, name = match.group(1), match.group(2)
+        kind, name, obj = match.group(1), match.group(2), match.group(3)
         path = EXAMPLES_DIR / f"{name}.py"
         if not path.is_file():
             log.warning("%s: examples/%s.py does not exist", page.file.src_uri, name)
             return ""
         if kind == "side-by-side":
             return side_by_side(name)
+        if obj:
+            code = definition(name, obj)
+            if code is None:
+                log.warning("%s: examples/%s.py has no %s", page.file.src_uri, name, obj)
+                return ""
+            return fenced("python", code, f"examples/{name}.py: {obj}")
         return fenced("python", example_parts(name)[1], f"examples/{name}.py")
 
-    markdown = re.sub(r"<!-- (side-by-side|python): (\w+) -->", replace, markdown)
+    markdown = re.sub(r"<!-- (side-by-side|python): (\w+)(?:#([\w.]+))? -->", replace, markdown)
     return markdown.replace("<!-- bench-charts -->", bench_charts())

@@ -88,3 +88,4 @@ def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwarg
 from . import context, errgroup  # noqa: E402
 
 ErrGroup = errgroup.Group
+"""``errgroup.Group`` under a top-level name: ``ErrGroup()`` is Go's ``errgroup.Group{}``."""
