@@ -25,7 +25,7 @@
 #
 # Needs Rust (cargo), Python 3 with venv and pip, and the package registries.
 # It leaves ./.venv alone: everything it makes is under build/.
-set -euo pipefail
+set -euo pipefail # pipefail: pytest's status survives its tee
 cd "$(dirname "$0")"
 ROOT="$(pwd)"
 
@@ -74,6 +74,7 @@ WHEEL="$ROOT/$WHEEL"
 echo "wheel: $WHEEL ($(stat -c %s "$WHEEL") bytes)"
 
 mkdir -p "$CI_DIR"
+rm -f "$CI_DIR"/pytest-*.log
 results=()
 full_venv=""
 for v in "${VERSIONS[@]}"; do
@@ -112,8 +113,11 @@ for v in "${VERSIONS[@]}"; do
     # The script, not `python -m pytest`, which would put the current
     # directory first on sys.path. A run that collects no test exits 5, which
     # fails this script like any other failure.
-    GOCURRENT_EXPECT_INSTALLED="$site" "$venv/bin/pytest" -p no:cacheprovider "${args[@]}"
-    results+=("CPython $v: $what passed in $(elapsed "$t0")")
+    GOCURRENT_EXPECT_INSTALLED="$site" "$venv/bin/pytest" -p no:cacheprovider "${args[@]}" |
+        tee "$CI_DIR/pytest-$v.log"
+    # pytest's closing line, e.g. "=== 700 passed, 2 skipped in 120.00s ===".
+    counts="$(tail -n 1 "$CI_DIR/pytest-$v.log" | tr -d '=' | sed 's/^ *//; s/ *$//')"
+    results+=("CPython $v ($what): $counts; with the install: $(elapsed "$t0")")
     # ruff and stubtest run in CPython $FULL_PY's virtualenv (else the last one).
     if [ "$v" = "$FULL_PY" ] || [ "$(basename "${full_venv:-none}")" != "venv-$FULL_PY" ]; then
         full_venv="$venv"
@@ -137,3 +141,9 @@ scripts/build-docs.sh
 step "summary"
 printf '%s\n' "${results[@]}"
 echo "all checks passed in $(elapsed "$started")"
+# One closing line for the whole run: the tests of every CPython, added up.
+total() {
+    for f in "$CI_DIR"/pytest-*.log; do tail -n 1 "$f"; done |
+        awk -v what="$1" '{ for (i = 2; i <= NF; i++) if ($i ~ "^" what) n += $(i - 1) } END { print n + 0 }'
+}
+echo "pytest: $(total passed) passed, $(total failed) failed, $(total skipped) skipped"

@@ -27,8 +27,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import LogLocator  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import LogLocator, NullFormatter
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benches" / "results"
@@ -38,6 +38,11 @@ OURS = "gocurrent"
 OURS_COLOR = "#00897b"  # the site's teal
 ANCHOR_COLOR = "#90a4ae"
 COLUMNS = 3
+# Titles by file name (benches/results/NAME.json); other files are titled by name.
+TITLES = {
+    "idle": "No added load (idle.json)",
+    "hogs2": "Loaded: two CPU hogs beside the benchmark (hogs2.json)",
+}
 
 
 def ops_per_second(cell: dict) -> tuple[float, float, float] | None:
@@ -60,7 +65,8 @@ def format_rate(rate: float) -> str:
 
 def plot(data: dict, title: str, out: Path) -> None:
     """One figure: a panel per workload, a horizontal bar per implementation."""
-    workloads = [w for w, cells in data["results"].items() if any(map(ops_per_second, cells.values()))]
+    results = data["results"]
+    workloads = [w for w, cells in results.items() if any(map(ops_per_second, cells.values()))]
     if not workloads:
         raise ValueError("no successful measurement in the file")
     rows = math.ceil(len(workloads) / COLUMNS)
@@ -77,22 +83,23 @@ def plot(data: dict, title: str, out: Path) -> None:
         ax.barh(names, medians, color=colors, xerr=[low, high], ecolor="#37474f", capsize=2)
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         n = data.get("sizes", {}).get(workload)
         ax.set_title(f"{workload}" + (f"  (n={n:,})" if n else ""), fontsize=10, loc="left")
         ax.tick_params(labelsize=8)
         ax.grid(axis="x", which="major", alpha=0.3)
-        right = max(medians) * 10
-        ax.set_xlim(min(medians) / 3, right)
-        for y, value in enumerate(medians):
-            ax.text(value * 1.15, y, format_rate(value) + "/s", va="center", fontsize=7)
+        fastest = [m + h for m, h in zip(medians, high, strict=True)]
+        slowest = [m - lo for m, lo in zip(medians, low, strict=True)]
+        ax.set_xlim(min(slowest) / 2, max(fastest) * 12)
+        for y, (value, right) in enumerate(zip(medians, fastest, strict=True)):
+            ax.text(right * 1.12, y, format_rate(value) + "/s", va="center", fontsize=7)
     for ax in list(axes.flat)[len(workloads) :]:
         ax.axis("off")
-    header = "\n".join(
-        textwrap.fill(line, 190) for line in data.get("header", []) if line.strip()
-    )
+    header = "\n".join(textwrap.fill(line, 190) for line in data.get("header", []) if line.strip())
     fig.suptitle(f"{title}: operations per second (higher is better, log scale)", fontsize=13)
     fig.text(0.01, 0.005, header, fontsize=7, va="bottom", color="#455a64")
-    fig.tight_layout(rect=(0, 0.07 + 0.01 * header.count("\n"), 1, 0.97))
+    bottom = (0.35 + 0.12 * (header.count("\n") + 1)) / fig.get_figheight()
+    fig.tight_layout(rect=(0, bottom, 1, 0.97))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
         out = args.out / f"{path.stem}.png"
-        plot(data, path.stem, out)
+        plot(data, TITLES.get(path.stem, path.stem), out)
         print(out)
     return 0
 

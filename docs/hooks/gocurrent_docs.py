@@ -61,8 +61,8 @@ TOP_LEVEL_GROUPS: dict[str, list[str]] = {
 }
 # Chart captions by benches/results/ file name; others are captioned by name.
 CHART_CAPTIONS = {
-    "idle": "An idle machine",
-    "hogs2": "A loaded machine: two CPU hogs run beside the benchmark (--hogs 2)",
+    "idle": "No added load (benches/results/idle.json)",
+    "hogs2": "Loaded: two CPU hogs run beside the benchmark (benches/results/hogs2.json)",
 }
 
 
@@ -273,7 +273,11 @@ def side_by_side(name: str) -> str:
 
 
 def bench_charts() -> str:
-    charts = sorted(CHARTS_DIR.glob("*.png"))
+    order = list(CHART_CAPTIONS)  # idle first, then loaded, then the others by name
+    charts = sorted(
+        CHARTS_DIR.glob("*.png"),
+        key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.stem),
+    )
     if not charts:
         return "*No benchmark results yet: `scripts/plot-bench.py` draws them.*"
     out = []
