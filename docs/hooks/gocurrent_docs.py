@@ -6,8 +6,10 @@
   module gets its page without any change here; ``MODULE_ORDER`` only orders
   them and ``TOP_LEVEL_GROUPS`` only groups the names of ``gocurrent``.
 * **Every public name documented**: each exported name of each public module,
-  and each public method or property of an exported class, must have a
-  docstring; a missing one is a warning, which fails ``mkdocs build --strict``.
+  and each public method, property or attribute of an exported class, must
+  have a docstring (an attribute may instead be named, as ````name````, in
+  its class's docstring); a missing one is a warning, which fails
+  ``mkdocs build --strict``.
 * **Go side by side**: ``<!-- side-by-side: NAME -->`` in a page becomes the
   article's Go program (the first Go block of the docstring of
   ``examples/NAME.py``) beside the Python twin (the script's code);
@@ -118,11 +120,14 @@ def undocumented(package: griffe.Module, modules: list[str]) -> list[str]:
         if not target.docstring:
             missing.append(shown)
         if target.is_class:
+            described = target.docstring.value if target.docstring else ""
             for name, member in target.members.items():
-                if name.startswith("_") or member.is_alias:
+                if name.startswith("_") or member.is_alias or member.docstring:
                     continue
-                if not member.docstring:
-                    missing.append(f"{shown}.{name}")
+                # A field may be described by its class's docstring instead.
+                if member.is_attribute and f"``{name}``" in described:
+                    continue
+                missing.append(f"{shown}.{name}")
 
     for module_path in modules:
         module = package if module_path == "gocurrent" else package[module_path.split(".", 1)[1]]
@@ -139,13 +144,17 @@ def undocumented(package: griffe.Module, modules: list[str]) -> list[str]:
 def api_markdown(package: griffe.Module, module_path: str) -> str:
     """The page of one module: its docstring, then each exported name."""
     if module_path != "gocurrent":
-        return (
+        module = package[module_path.split(".", 1)[1]]
+        text = (
             f"# `{module_path}`\n\n"
             f"::: {module_path}\n"
             "    options:\n"
             "      show_root_heading: false\n"
             "      heading_level: 2\n"
         )
+        if module.exports is not None:  # only what __all__ exports, in its order
+            text += f"      members: {exported_names(module)!r}\n"
+        return text
     names = [n for n in exported_names(package) if not package.members[n].is_module]
     names.append("__version__")
     lines = [
