@@ -63,3 +63,20 @@ def arun(backend: str):
         return asyncio.run(fn(*args))
 
     return run
+
+
+def pytest_report_header() -> str:
+    import gocurrent
+
+    return f"gocurrent {gocurrent.__version__} from {os.path.dirname(gocurrent.__file__)}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under ./test.sh, the tests must import the installed wheel, not the checkout."""
+    expected = os.environ.get("GOCURRENT_EXPECT_INSTALLED")
+    if expected:
+        import gocurrent
+
+        where = os.path.realpath(gocurrent.__file__)
+        if not where.startswith(os.path.realpath(expected) + os.sep):
+            raise pytest.UsageError(f"gocurrent imported from {where}, not from {expected}")

@@ -42,6 +42,10 @@ from ._native import (
     tick,
 )
 from ._sync import Map, once_func, once_value
+from ._version import read_version as _read_version
+
+__version__: str = _read_version()
+"""The version of the installed gocurrent, e.g. ``"0.1.0"`` (from the package's metadata)."""
 
 __all__ = [
     "Chan",
@@ -119,3 +123,4 @@ def __getattr__(name: str) -> Any:
 
 
 ErrGroup = errgroup.Group
+"""``errgroup.Group`` under a top-level name: ``ErrGroup()`` is Go's ``errgroup.Group{}``."""

@@ -115,16 +115,51 @@ class Chan(Generic[_T]):
     def __class_getitem__(cls, item: Any, /) -> Any: ...
 
 nilchan: Chan[Any]
+"""Go's nil channel: every send and receive on it blocks for ever (or until
+``timeout=``), so a ``select`` case on it never proceeds; closing it raises
+``ChanClosedError("close of nil channel")``."""
 
 _Case = Callable[..., Any] | tuple[Callable[..., Any], Any]
 
 def select(*cases: _Case, default: bool = False, timeout: float | None = None) -> tuple[int, Any]:
-    """Performs exactly one ready case, chosen uniformly at random; returns (index, value)."""
+    """Go's ``select``: waits until one of the cases can proceed, performs exactly
+    that one (chosen uniformly at random among those ready at once) and returns
+    ``(index, value)``.
+
+    A case is one channel operation, written as the bound method that would
+    perform it alone:
+
+    - ``ch.recv``: receive; ``value`` is the value received (``None`` if ``ch`` is
+      closed and drained);
+    - ``ch.recv_ok``: receive; ``value`` is ``(v, ok)``, ``ok`` False once ``ch`` is
+      closed and drained (Go's ``v, ok := <-ch``);
+    - ``(ch.send, v)``: send ``v``; ``value`` is ``None``. A send case on a closed
+      channel raises ``ChanClosedError("send on closed channel")`` when chosen.
+
+    ``index`` is the case's position in ``cases``. A case on ``nilchan`` never
+    proceeds, and ``select()`` with no case blocks for ever, as in Go.
+
+    ``default=True`` is Go's ``default:`` branch: when no case can proceed at once,
+    ``select`` returns ``(-1, None)`` without blocking.
+
+    ``timeout=`` is in seconds (``None``: wait for ever; ``0`` or less: one attempt):
+    when it expires before a case could proceed, the builtin ``TimeoutError`` is
+    raised and no case has been performed. Waiting releases the GIL; in the
+    main thread Ctrl-C raises ``KeyboardInterrupt``, again with no case
+    performed. A case that is not one of the three forms raises ``TypeError``.
+
+    Example: ``i, v = select(results.recv, (jobs.send, job), after(1.0).recv)``.
+    """
 
 def select_async(
     *cases: _Case, default: bool = False, timeout: float | None = None
 ) -> _Awaitable[tuple[int, Any]]:
-    """``await select_async(...)``: select from a coroutine."""
+    """``await select_async(*cases, default=False, timeout=None)``: ``select`` from a
+    coroutine, with the same cases, result, ``default=`` and ``timeout=`` (on
+    expiry ``TimeoutError`` is raised and no case has been performed). The
+    awaitable does nothing until awaited; while it waits, the event loop runs
+    other tasks; cancelling it performs no case.
+    """
 
 # sync
 

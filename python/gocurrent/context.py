@@ -52,7 +52,9 @@ __all__ = [
 ]
 
 CancelFunc = Callable[[], None]
+"""Go's ``context.CancelFunc``: ``cancel()`` cancels the context; later calls do nothing."""
 CancelCauseFunc = Callable[..., None]
+"""Go's ``context.CancelCauseFunc``: ``cancel(cause)`` cancels the context with a cause."""
 
 
 class Canceled(Exception):

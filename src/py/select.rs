@@ -124,8 +124,33 @@ fn select_plan(cases: &Bound<'_, PyTuple>) -> PyResult<Plan> {
     Ok(plan)
 }
 
-/// Waits until one case can proceed and performs exactly that one, chosen
-/// uniformly at random among the ready ones. Returns `(index, value)`.
+/// Go's `select`: waits until one of the cases can proceed, performs exactly
+/// that one (chosen uniformly at random among those ready at once) and returns
+/// `(index, value)`.
+///
+/// A case is one channel operation, written as the bound method that would
+/// perform it alone:
+///
+/// - `ch.recv`: receive; `value` is the value received (`None` if `ch` is
+///   closed and drained);
+/// - `ch.recv_ok`: receive; `value` is `(v, ok)`, `ok` False once `ch` is
+///   closed and drained (Go's `v, ok := <-ch`);
+/// - `(ch.send, v)`: send `v`; `value` is `None`. A send case on a closed
+///   channel raises `ChanClosedError("send on closed channel")` when chosen.
+///
+/// `index` is the case's position in `cases`. A case on `nilchan` never
+/// proceeds, and `select()` with no case blocks for ever, as in Go.
+///
+/// `default=True` is Go's `default:` branch: when no case can proceed at once,
+/// `select` returns `(-1, None)` without blocking.
+///
+/// `timeout=` is in seconds (`None`: wait for ever; `0` or less: one attempt):
+/// when it expires before a case could proceed, the builtin `TimeoutError` is
+/// raised and no case has been performed. Waiting releases the GIL; in the
+/// main thread Ctrl-C raises `KeyboardInterrupt`, again with no case
+/// performed. A case that is not one of the three forms raises `TypeError`.
+///
+/// Example: `i, v = select(results.recv, (jobs.send, job), after(1.0).recv)`.
 #[pyfunction]
 #[pyo3(signature = (*cases, default = false, timeout = None))]
 pub fn select(
@@ -139,7 +164,11 @@ pub fn select(
     blocking::run(py, &mut op, timeout)
 }
 
-/// `await select_async(...)`: `select` from a coroutine.
+/// `await select_async(*cases, default=False, timeout=None)`: `select` from a
+/// coroutine, with the same cases, result, `default=` and `timeout=` (on
+/// expiry `TimeoutError` is raised and no case has been performed). The
+/// awaitable does nothing until awaited; while it waits, the event loop runs
+/// other tasks; cancelling it performs no case.
 #[pyfunction]
 #[pyo3(signature = (*cases, default = false, timeout = None))]
 pub fn select_async(
