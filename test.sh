@@ -2,7 +2,7 @@
 # Runs every check and test of gocurrent, as CI does (.ci/run):
 #
 #   1. Rust: cargo fmt --check, clippy, cargo test, loom model checking;
-#   2. the release wheel (scripts/build-wheel.sh: abi3, manylinux2014, stripped);
+#   2. the release wheel (scripts/build-wheel.sh: abi3, manylinux_2_28, stripped);
 #   3. for each CPython 3.10, 3.11, 3.12, 3.13 found on the machine (pyenv, or
 #      python3.X on PATH; an absent one is skipped with a notice): a fresh
 #      virtualenv under build/ci/, the wheel installed into it with its `test`
