@@ -41,19 +41,21 @@ COLUMNS = 3
 # Titles by file name (benches/results/NAME.json); other files are titled by name.
 TITLES = {
     "idle": "No added load (idle.json)",
-    "hogs2": "Loaded: two CPU hogs beside the benchmark (hogs2.json)",
+    "hogs2": "Loaded: --hogs 2, two busy processes throughout, means (hogs2.json)",
 }
 
 
 def ops_per_second(cell: dict) -> tuple[float, float, float] | None:
-    """(median, slowest, fastest) operations per second of a cell, or None."""
+    """(typical, slowest, fastest) operations per second of a cell, or None.
+    Typical is what the run reports: the median, or the mean of a loaded
+    (``--hogs``) run."""
     if cell.get("status") != "ok" or not cell.get("runs") or not cell.get("ops"):
         return None
     ops = cell["ops"]
     rates = [ops / t for t in cell["runs"] if t > 0]
     if not rates:
         return None
-    return ops / cell["median"], min(rates), max(rates)
+    return ops / cell.get("time", cell["median"]), min(rates), max(rates)
 
 
 def format_rate(rate: float) -> str:
