@@ -368,6 +368,12 @@ def _deadlock_message(reason: str) -> str | None:
     thread, which waits (for ``reason``, without a timeout), else None."""
     if _native._timers_pending():
         return None
+    # Cheap first: every thread goroutine must be in a wait without a
+    # timeout (one look per pool thread, no frames, no stacks).
+    waits = _native._wait_states()
+    asleep = sum(1 for i in list(_runtime.worker_idents) if _state(waits.get(i))[2])
+    if asleep < _native._thread_goroutines():
+        return None
     if _others_alive(sys._current_frames()):
         return None
     for signum in signal.valid_signals():
