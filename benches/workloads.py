@@ -878,11 +878,11 @@ def thread_to_coroutine_gocurrent(impl: str, n: int) -> float:
 # ---------------------------------------------------------------- select4
 
 
-@bench("select4", "gocurrent")
-def select4_gocurrent(impl: str, n: int) -> float:
-    """4 producer threads, one Chan(128) each; select until all are closed."""
-    gc = _gocurrent()
-    chans = [gc.Chan(128) for _ in range(4)]
+def _select4(n: int, make_chan: Callable, case_of: Callable, nil_case: Callable, select) -> float:
+    """4 producer threads, one channel of cap 128 each; select over their
+    ``case_of(ch)`` receive cases (``(value, ok)`` results) until all are
+    closed, disabling a closed one with ``nil_case`` (Go's nil channel)."""
+    chans = [make_chan(128) for _ in range(4)]
     per = n // 4
 
     def producer(ch, start: int) -> None:
@@ -895,15 +895,14 @@ def select4_gocurrent(impl: str, n: int) -> float:
     threads = [threading.Thread(target=producer, args=(ch, k * per)) for k, ch in enumerate(chans)]
     for t in threads:
         t.start()
-    cases = [ch.recv_ok for ch in chans]
+    cases = [case_of(ch) for ch in chans]
     total, open_chans = 0, len(cases)
-    select = gc.select
     while open_chans:
         index, (value, ok) = select(*cases)
         if ok:
             total += value
         else:
-            cases[index] = gc.nilchan.recv_ok  # Go's idiom: disable the case
+            cases[index] = nil_case  # Go's idiom: disable the case
             open_chans -= 1
     elapsed = perf_counter() - t0
     for t in threads:
@@ -912,7 +911,40 @@ def select4_gocurrent(impl: str, n: int) -> float:
     return elapsed
 
 
+@bench("select4", "gocurrent")
+def select4_gocurrent(impl: str, n: int) -> float:
+    """select over 4 ``Chan(128)``s' ``recv_ok`` cases."""
+    gc = _gocurrent()
+    return _select4(n, gc.Chan, lambda ch: ch.recv_ok, gc.nilchan.recv_ok, gc.select)
+
+
 # ---------------------------------------------------------------- daisy chains
+
+
+def _daisy(n: int, make_chan: Callable, go: Callable) -> float:
+    """Pike's daisy chain of n goroutines linked by unbuffered channels."""
+
+    def link(left, right) -> None:
+        left.send(1 + right.recv())
+
+    t0 = perf_counter()
+    leftmost = left = make_chan()
+    for _ in range(n):
+        right = make_chan()
+        go(link, left, right)
+        left = right
+    go(right.send, 1)
+    value = leftmost.recv()
+    elapsed = perf_counter() - t0
+    _check(value == n + 1, f"chain returned {value}, expected {n + 1}")
+    return elapsed
+
+
+@bench("daisy_threads", "gocurrent")
+def daisy_threads_gocurrent(impl: str, n: int) -> float:
+    """Daisy chain of n thread goroutines linked by unbuffered Chan()."""
+    gc = _gocurrent()
+    return _daisy(n, gc.Chan, gc.go)
 
 
 @bench("daisy_threads", "threading")
@@ -936,27 +968,6 @@ def daisy_threads_threading(impl: str, n: int) -> float:
     elapsed = perf_counter() - t0
     for t in threads:
         t.join()
-    _check(value == n + 1, f"chain returned {value}, expected {n + 1}")
-    return elapsed
-
-
-@bench("daisy_threads", "gocurrent")
-def daisy_threads_gocurrent(impl: str, n: int) -> float:
-    """Daisy chain of n thread goroutines linked by unbuffered Chan()."""
-    gc = _gocurrent()
-
-    def link(left, right) -> None:
-        left.send(1 + right.recv())
-
-    t0 = perf_counter()
-    leftmost = left = gc.Chan()
-    for _ in range(n):
-        right = gc.Chan()
-        gc.go(link, left, right)
-        left = right
-    gc.go(right.send, 1)
-    value = leftmost.recv()
-    elapsed = perf_counter() - t0
     _check(value == n + 1, f"chain returned {value}, expected {n + 1}")
     return elapsed
 
@@ -1228,57 +1239,16 @@ def mutex_contended_pygolang(impl: str, n: int) -> float:
 
 @bench("select4", "pygolang")
 def select4_pygolang(impl: str, n: int) -> float:
-    """4 producer threads, one chan(128) each; select until all are closed."""
+    """select over 4 ``chan(128)``s' ``recv_`` cases."""
     golang, _ = _pygolang()
-    chans = [golang.chan(128) for _ in range(4)]
-    per = n // 4
-
-    def producer(ch, start: int) -> None:
-        send = ch.send
-        for i in range(start, start + per):
-            send(i)
-        ch.close()
-
-    t0 = perf_counter()
-    threads = [threading.Thread(target=producer, args=(ch, k * per)) for k, ch in enumerate(chans)]
-    for t in threads:
-        t.start()
-    cases = [ch.recv_ for ch in chans]
-    total, open_chans = 0, len(cases)
-    select = golang.select
-    while open_chans:
-        index, (value, ok) = select(*cases)
-        if ok:
-            total += value
-        else:
-            cases[index] = golang.nilchan.recv_
-            open_chans -= 1
-    elapsed = perf_counter() - t0
-    for t in threads:
-        t.join()
-    _check_sum(total, per * 4)
-    return elapsed
+    return _select4(n, golang.chan, lambda ch: ch.recv_, golang.nilchan.recv_, golang.select)
 
 
 @bench("daisy_threads", "pygolang")
 def daisy_threads_pygolang(impl: str, n: int) -> float:
     """Daisy chain of n pygolang goroutines (threads) linked by unbuffered chan()."""
     golang, _ = _pygolang()
-
-    def link(left, right) -> None:
-        left.send(1 + right.recv())
-
-    t0 = perf_counter()
-    leftmost = left = golang.chan()
-    for _ in range(n):
-        right = golang.chan()
-        golang.go(link, left, right)
-        left = right
-    golang.go(right.send, 1)
-    value = leftmost.recv()
-    elapsed = perf_counter() - t0
-    _check(value == n + 1, f"chain returned {value}, expected {n + 1}")
-    return elapsed
+    return _daisy(n, golang.chan, golang.go)
 
 
 # ---------------------------------------------------------------- entry point
