@@ -5,7 +5,8 @@
 //! step tries the operation: if it completes at once (the fast path), the
 //! await returns without a future and without a loop round trip. Otherwise
 //! it decides how the awaiting task waits. In an asyncio task it registers
-//! a waiter whose wake resolves an asyncio future of the running loop,
+//! a waiter whose wake resolves an asyncio future of the running loop
+//! (src/py/asyncio.rs),
 //! awaits that future, then takes the result from the waiter. In a trio
 //! task it registers a waiter whose wake reschedules the task and delegates
 //! to `gocurrent._trio.wait`, which waits in
@@ -23,8 +24,10 @@
 //! request (`asyncio.timeout` leaving its block uncancels): no value lost,
 //! no cancellation lost, no spurious one either.
 
+use super::asyncio::{
+    CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, future_and_wake, schedule_redelivery,
+};
 use super::trio;
-use crate::blocking;
 use crate::core::waiter::Wake;
 use crate::wait::{Driven, DynOp, Timeout, Value, WaitOp};
 use crate::waitstate;
@@ -32,28 +35,9 @@ use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCFunction, PyTuple};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::ThreadId;
 use std::time::Instant;
-
-static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static CANCELLED_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static CURRENT_TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn asyncio_attr<'py>(
-    py: Python<'py>,
-    cell: &'static PyOnceLock<Py<PyAny>>,
-    name: &str,
-) -> PyResult<&'py Bound<'py, PyAny>> {
-    cell.get_or_try_init(py, || {
-        Ok::<_, PyErr>(py.import("asyncio")?.getattr(name)?.unbind())
-    })
-    .map(|o| o.bind(py))
-}
 
 /// How the awaiting task waits, decided at each await: on this thread's
 /// running asyncio loop, else in a trio task.
@@ -71,54 +55,6 @@ fn flavor(py: Python<'_>) -> PyResult<Flavor<'_>> {
         return Ok(Flavor::Trio);
     }
     Err(PyRuntimeError::new_err("no running event loop"))
-}
-
-/// Sets a future's result to None. A future that is done already (cancelled,
-/// timed out) refuses with InvalidStateError, which the waker ignores: one
-/// call instead of asking `done()` first on every wake.
-fn resolve_future(args: &Bound<'_, PyTuple>) -> PyResult<()> {
-    let py = args.py();
-    args.get_item(0)?
-        .call_method1(intern!(py, "set_result"), (py.None(),))?;
-    Ok(())
-}
-
-fn resolve_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    RESOLVE
-        .get_or_try_init(py, || {
-            PyCFunction::new_closure(py, None, None, |args, _kwargs| resolve_future(args))
-                .map(|f| f.into_any().unbind())
-        })
-        .map(|f| f.bind(py))
-}
-
-/// An asyncio future of the running loop, and the [`Wake`] that resolves it
-/// from any thread: directly on the loop's own thread, else through
-/// `call_soon_threadsafe` (a closed loop is ignored).
-fn future_and_wake<'py>(
-    py: Python<'py>,
-    event_loop: Bound<'py, PyAny>,
-) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)> {
-    let fut = event_loop
-        .call_method0(intern!(py, "create_future"))?
-        .unbind();
-    resolve_fn(py)?;
-    let loop_thread: ThreadId = std::thread::current().id();
-    let (l, f) = (event_loop.clone().unbind(), fut.clone_ref(py));
-    let wake = Wake::Callback(Box::new(move || {
-        blocking::attach_if_alive(|py| {
-            let Ok(resolve) = resolve_fn(py) else { return };
-            let res = if std::thread::current().id() == loop_thread {
-                resolve.call1((&f,)).map(drop)
-            } else {
-                l.call_method1(py, intern!(py, "call_soon_threadsafe"), (resolve, &f))
-                    .map(drop)
-            };
-            // The loop may be closed: nobody awaits the future any more.
-            drop(res);
-        })
-    }));
-    Ok((event_loop.unbind(), fut, wake))
 }
 
 /// Builds the exception of a `throw(typ[, val[, tb]])` call.
@@ -140,54 +76,6 @@ fn to_exception(
         Ok(PyErr::from_value(exc))
     };
     make().unwrap_or_else(|e| e)
-}
-
-static REDELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// `redeliver(task, requested)`, run by the loop after the step in which a
-/// cancellation was absorbed: cancels `task` again unless it is done or
-/// (Python >= 3.11, where `requested` is `task.cancelling()` at the absorbed
-/// cancel) a canceller has withdrawn its request since. The re-delivery
-/// does not count as a new request (`cancel()` then `uncancel()`), so
-/// `asyncio.timeout` and task groups still see the original one.
-fn redeliver(args: &Bound<'_, PyTuple>) -> PyResult<()> {
-    let task = args.get_item(0)?;
-    let requested: Option<i64> = args.get_item(1)?.extract()?;
-    if task.call_method0("done")?.is_truthy()? {
-        return Ok(());
-    }
-    match requested {
-        None => {
-            task.call_method0("cancel")?;
-        }
-        Some(n) => {
-            let now: i64 = task.call_method0("cancelling")?.extract()?;
-            if n > 0 && now >= n {
-                task.call_method0("cancel")?;
-                task.call_method0("uncancel")?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Schedules [`redeliver`] for the current task on `fut`'s loop.
-fn schedule_redelivery(py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
-    let task = asyncio_attr(py, &CURRENT_TASK, "current_task")?.call0()?;
-    if task.is_none() {
-        return Ok(());
-    }
-    let requested = match task.hasattr("cancelling")? {
-        true => task.call_method0("cancelling")?,
-        false => py.None().into_bound(py),
-    };
-    let f = REDELIVER.get_or_try_init(py, || {
-        PyCFunction::new_closure(py, None, None, |args, _kwargs| redeliver(args))
-            .map(|f| f.into_any().unbind())
-    })?;
-    fut.call_method0("get_loop")?
-        .call_method1("call_soon", (f, task, requested))?;
-    Ok(())
 }
 
 enum State {

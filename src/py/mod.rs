@@ -3,6 +3,7 @@
 //! (awaitable.rs, trio.rs); each waiting operation is described once, as a
 //! `WaitOp` (src/wait.rs), next to its pyclass.
 
+pub mod asyncio;
 pub mod atomic;
 pub mod awaitable;
 pub mod chan;

@@ -1,0 +1,125 @@
+//! The asyncio driver's half in Rust: the future an awaiting asyncio task
+//! waits on, the wake that resolves it from any thread, and the
+//! re-delivery of a cancellation that was absorbed because the operation
+//! had completed (see src/py/awaitable.rs). src/py/trio.rs is the trio
+//! driver's counterpart.
+
+use crate::blocking;
+use crate::core::waiter::Wake;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyCFunction, PyTuple};
+use std::thread::ThreadId;
+
+pub(super) static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+pub(super) static CANCELLED_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static CURRENT_TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+pub(super) fn asyncio_attr<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    cell.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("asyncio")?.getattr(name)?.unbind())
+    })
+    .map(|o| o.bind(py))
+}
+
+/// Sets a future's result to None. A future that is done already (cancelled,
+/// timed out) refuses with InvalidStateError, which the waker ignores: one
+/// call instead of asking `done()` first on every wake.
+fn resolve_future(args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    let py = args.py();
+    args.get_item(0)?
+        .call_method1(intern!(py, "set_result"), (py.None(),))?;
+    Ok(())
+}
+
+fn resolve_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    RESOLVE
+        .get_or_try_init(py, || {
+            PyCFunction::new_closure(py, None, None, |args, _kwargs| resolve_future(args))
+                .map(|f| f.into_any().unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
+/// An asyncio future of the running loop, and the [`Wake`] that resolves it
+/// from any thread: directly on the loop's own thread, else through
+/// `call_soon_threadsafe` (a closed loop is ignored).
+pub(super) fn future_and_wake<'py>(
+    py: Python<'py>,
+    event_loop: Bound<'py, PyAny>,
+) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)> {
+    let fut = event_loop
+        .call_method0(intern!(py, "create_future"))?
+        .unbind();
+    resolve_fn(py)?;
+    let loop_thread: ThreadId = std::thread::current().id();
+    let (l, f) = (event_loop.clone().unbind(), fut.clone_ref(py));
+    let wake = Wake::Callback(Box::new(move || {
+        blocking::attach_if_alive(|py| {
+            let Ok(resolve) = resolve_fn(py) else { return };
+            let res = if std::thread::current().id() == loop_thread {
+                resolve.call1((&f,)).map(drop)
+            } else {
+                l.call_method1(py, intern!(py, "call_soon_threadsafe"), (resolve, &f))
+                    .map(drop)
+            };
+            // The loop may be closed: nobody awaits the future any more.
+            drop(res);
+        })
+    }));
+    Ok((event_loop.unbind(), fut, wake))
+}
+
+static REDELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `redeliver(task, requested)`, run by the loop after the step in which a
+/// cancellation was absorbed: cancels `task` again unless it is done or
+/// (Python >= 3.11, where `requested` is `task.cancelling()` at the absorbed
+/// cancel) a canceller has withdrawn its request since. The re-delivery
+/// does not count as a new request (`cancel()` then `uncancel()`), so
+/// `asyncio.timeout` and task groups still see the original one.
+fn redeliver(args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    let task = args.get_item(0)?;
+    let requested: Option<i64> = args.get_item(1)?.extract()?;
+    if task.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    match requested {
+        None => {
+            task.call_method0("cancel")?;
+        }
+        Some(n) => {
+            let now: i64 = task.call_method0("cancelling")?.extract()?;
+            if n > 0 && now >= n {
+                task.call_method0("cancel")?;
+                task.call_method0("uncancel")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Schedules [`redeliver`] for the current task on `fut`'s loop.
+pub(super) fn schedule_redelivery(py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+    let task = asyncio_attr(py, &CURRENT_TASK, "current_task")?.call0()?;
+    if task.is_none() {
+        return Ok(());
+    }
+    let requested = match task.hasattr("cancelling")? {
+        true => task.call_method0("cancelling")?,
+        false => py.None().into_bound(py),
+    };
+    let f = REDELIVER.get_or_try_init(py, || {
+        PyCFunction::new_closure(py, None, None, |args, _kwargs| redeliver(args))
+            .map(|f| f.into_any().unbind())
+    })?;
+    fut.call_method0("get_loop")?
+        .call_method1("call_soon", (f, task, requested))?;
+    Ok(())
+}
