@@ -59,7 +59,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<py::atomic::Bool>()?;
     m.add_class::<py::atomic::Value>()?;
     m.add_function(wrap_pyfunction!(py::runtime::_submit, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::go, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_spawn, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_record, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_forget, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_start_task, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_task_done, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_call_site, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_set_tracking, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_arrive, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_start_worker, m)?)?;

@@ -130,6 +130,9 @@ pub trait DynOp: Send + Sync {
     /// `false`: it completed (or was never registered), `finish` gives the
     /// result. Withdrawing again answers `false` and changes nothing.
     fn withdraw(&self) -> bool;
+    /// Registered and not completed yet (for the runtime: a completed
+    /// waiter's task is woken, so it is not asleep even before it runs).
+    fn pending(&self) -> bool;
     /// After the wake: the result.
     fn finish(&self, py: Python<'_>) -> PyResult<Value>;
     /// Completed but never to be delivered: release what it holds
@@ -189,6 +192,10 @@ impl<O: WaitOp> DynOp for Driven<O> {
         *self.waiter.lock() = None;
         self.op.lock().unregister(&w);
         true
+    }
+
+    fn pending(&self) -> bool {
+        self.waiter.lock().as_ref().is_some_and(|w| w.is_waiting())
     }
 
     fn finish(&self, py: Python<'_>) -> PyResult<Value> {

@@ -55,9 +55,49 @@ impl<R: Send> Pending for Waiter<R> {
     }
 }
 
+/// When a wait began, on the coarse monotonic clock: a wait's age is shown
+/// in seconds (Go's dump in minutes), and the coarse clock is read from
+/// memory in 5 ns where the precise one took 23 ns here (a virtual
+/// machine), twice per hand-off.
+#[derive(Clone, Copy, Debug)]
+pub struct Since(Duration);
+
+impl Since {
+    pub fn now() -> Since {
+        Since(coarse_now())
+    }
+
+    /// Seconds since then.
+    pub fn seconds(self) -> f64 {
+        coarse_now().saturating_sub(self.0).as_secs_f64()
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn coarse_now() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec; CLOCK_MONOTONIC_COARSE
+    // exists on every Linux since 2.6.32 (on failure `t` stays zero, which
+    // only makes an age wrong).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut t) };
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn coarse_now() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
 struct Wait {
     reason: &'static str,
-    since: Instant,
+    since: Since,
     timeout: bool,
     /// The waiter of the wait, borrowed for the life of its [`Entered`]
     /// guard (no reference count: the waiter's count is touched by the
@@ -159,7 +199,7 @@ pub fn enter<'a, R: Send + 'static>(
     let pending: &'a (dyn Pending + 'static) = waiter;
     let wait = Wait {
         reason,
-        since: Instant::now(),
+        since: Since::now(),
         timeout,
         waiter: pending as *const dyn Pending,
     };
@@ -194,12 +234,7 @@ pub fn states() -> Vec<(u64, State)> {
             // while we hold the lock with the pointer present, the waiter
             // is alive.
             let pending = unsafe { &*w.waiter }.pending();
-            let state = (
-                w.reason,
-                w.since.elapsed().as_secs_f64(),
-                w.timeout,
-                pending,
-            );
+            let state = (w.reason, w.since.seconds(), w.timeout, pending);
             Some((ident, state))
         })
         .collect()

@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable as _Awaitable
 from collections.abc import Callable, Coroutine, Generator
-from types import TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar, final
 
 __all__ = [
@@ -36,10 +36,16 @@ __all__ = [
 __all__ += [
     "DeadlockError",
     "_activity",
+    "_call_site",
+    "_forget",
+    "_record",
     "_set_tracking",
     "_spawn",
+    "_start_task",
+    "_task_done",
     "_thread_goroutines",
     "_wait_states",
+    "go",
 ]
 __all__ += [
     "Ticker",
@@ -383,9 +389,37 @@ class Value:
     def compare_and_swap(self, old: Any, new: Any) -> bool:
         """Stores new if the current value is old (identity); returns whether it did."""
 
+def go(fn: Callable[..., Any] | Coroutine[Any, Any, Any], /, *args: Any, **kwargs: Any) -> None:
+    """Runs ``fn(*args, **kwargs)`` concurrently, as Go's ``go`` statement.
+
+    A plain callable runs on the runtime's pool of threads, which reuses idle
+    threads and grows when all are busy. A coroutine function (or a coroutine
+    object) runs as a task: on the calling thread's running asyncio loop if
+    there is one, as a trio system task when called from a trio task, else
+    on the runtime's background loop. An exception that escapes the
+    goroutine is reported through ``threading.excepthook``. Goroutines never
+    keep the process alive. Never blocks; TypeError if ``fn`` is not
+    callable (or is a coroutine object given arguments).
+    """
+
 def _submit(job: object) -> bool: ...
 def _spawn(fn_: object, args: object, kwargs: object, frame: object) -> bool:
     """Queues go(fn, *args, **kwargs) called from frame; True: start a worker."""
+
+def _record(frame: FrameType | None) -> int:
+    """A new coroutine goroutine's id, for go() called from frame (site kept until _forget)."""
+
+def _forget(id: int) -> None:
+    """The coroutine goroutine id has finished: forget its call site."""
+
+def _start_task(coro: Coroutine[Any, Any, Any], loop_: Any, id: int) -> None:
+    """Runs coro as the coroutine goroutine id, a task of loop_ (on its thread)."""
+
+def _task_done(task: Any) -> None:
+    """The done callback of a coroutine goroutine's task."""
+
+def _call_site(id: int) -> tuple[CodeType | None, int]:
+    """The code and f_lasti of the go() call of the live coroutine goroutine id."""
 
 def _set_tracking(on: bool) -> None: ...
 def _arrive() -> tuple[Any, bool]: ...

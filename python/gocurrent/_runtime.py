@@ -13,8 +13,10 @@ an id and the caller's code and instruction (``f_code``, ``f_lasti``; the
 line is worked out from them when asked): a thread goroutine's job tuple carries
 them (``(fn, args, kwargs, id, code, lasti)``) and the worker keeps the job
 it runs in its local ``g`` (which ``gocurrent.runtime`` reads from the
-worker's frame); Rust counts the jobs. A coroutine goroutine's record is
-the value of its task in ``_tasks``.
+worker's frame); Rust counts the jobs. A coroutine goroutine's id is the
+value of its task in ``_tasks``; Rust keeps its call site until it ends
+(``_native._record``/``_forget``: no tuple alive per goroutine, which would
+make the garbage collector run more often).
 """
 
 from __future__ import annotations
@@ -33,20 +35,18 @@ from typing import Any
 from . import _native
 
 _CO_COROUTINE = inspect.CO_COROUTINE
+_record = _native._record
+_forget = _native._forget
 _getframe = sys._getframe
 _counter = itertools.count(1)
-# Goroutine ids (also taken by _native._spawn); 1 is the main thread's, as in Go.
-ids = itertools.count(2)
 _lock = threading.Lock()
 _background_loop: asyncio.AbstractEventLoop | None = None
 _background_ident: int | None = None
-# A goroutine's record: (id, code of the caller of go(), its f_lasti).
-Record = tuple[int, types.CodeType | None, int]
 # Coroutine goroutines: strong references to their tasks until they finish,
-# each with its record.
-_tasks: dict[asyncio.Task[Any], Record] = {}
-# Coroutine goroutines handed to the background loop, not yet tasks.
-_starting: dict[int, Record] = {}
+# each with its goroutine id (whose call site _native keeps).
+_tasks: dict[asyncio.Task[Any], int] = {}
+# The ids of coroutine goroutines handed to the background loop, not yet tasks.
+_starting: set[int] = set()
 # Threads of the pool (goroutine threads, running a job or idle).
 worker_idents: set[int] = set()
 # The pytest plugin's tracker (gocurrent.testing), when it is enabled.
@@ -144,29 +144,20 @@ def submit(
         _native._start_worker()
 
 
-def _task_done(task: asyncio.Task[Any]) -> None:
-    rec = _tasks.pop(task, None)
-    if not task.cancelled():
-        exc = task.exception()
-        if exc is not None:
-            report(exc, rec[0] if rec is not None else None)
-    if track is not None and rec is not None:
-        track.finished(rec[0])
+def tracked_finish(gid: int) -> None:
+    """A coroutine goroutine ended (called by ``_native._task_done`` while tracking)."""
+    if track is not None:
+        track.finished(gid)
 
 
-def _start_task(
-    coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, rec: Record
-) -> None:
-    task = loop.create_task(coro)
-    _tasks[task] = rec
-    task.add_done_callback(_task_done)
+_start_task = _native._start_task
 
 
 def _start_background_task(
-    coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, rec: Record
+    coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, gid: int
 ) -> None:
-    _start_task(coro, loop, rec)
-    _starting.pop(rec[0], None)
+    _start_task(coro, loop, gid)
+    _starting.discard(gid)
 
 
 def _run_background_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -208,31 +199,25 @@ def is_cancellation(exc: BaseException) -> bool:
     return trio is not None and isinstance(exc, trio.Cancelled)
 
 
-def spawn_coroutine(
-    coro: Coroutine[Any, Any, Any], frame: types.FrameType | None, background: bool = False
-) -> None:
-    """Runs coro as a task: on this thread's running asyncio loop, else as
-    a system task of this thread's trio run (not counted by
+def spawn_coroutine(coro: Coroutine[Any, Any, Any], gid: int, background: bool = False) -> None:
+    """Runs coro as the coroutine goroutine ``gid`` (from ``_record``, called
+    where ``go`` was called) as a task: on this thread's running asyncio
+    loop, else as a system task of this thread's trio run (not counted by
     gocurrent.runtime), else (or if ``background``) on the runtime's
-    background loop. ``frame``: where ``go`` was called."""
-    if frame is None:
-        rec: Record = (next(ids), None, -1)
-    else:
-        rec = (next(ids), frame.f_code, frame.f_lasti)
-    if track is not None:
-        track.spawned(rec[0])
+    background loop."""
     loop = None if background else asyncio._get_running_loop()  # None where it raises
     if loop is None and not background and _in_trio_task():
         from . import _trio
 
+        _forget(gid)
         _trio.spawn(coro)
         return
     if loop is None:
         loop = background_loop()
-        _starting[rec[0]] = rec
-        loop.call_soon_threadsafe(_start_background_task, coro, loop, rec)
+        _starting.add(gid)
+        loop.call_soon_threadsafe(_start_background_task, coro, loop, gid)
     else:
-        _start_task(coro, loop, rec)
+        _start_task(coro, loop, gid)
 
 
 def _wg_thread(
@@ -292,7 +277,7 @@ def wg_go(wg: Any, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
         if _native._spawn(_wg_thread, (wg, fn, args, kwargs), {}, frame):
             _native._start_worker()
     else:
-        spawn_coroutine(_wg_coroutine(wg, coro), frame)
+        spawn_coroutine(_wg_coroutine(wg, coro), _record(frame))
 
 
 def _after_fork_in_child() -> None:

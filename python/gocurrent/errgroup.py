@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from . import _runtime
+from . import _native, _runtime
 from . import context as _context
 from ._native import Chan, WaitGroup
 
@@ -95,7 +95,9 @@ class Group:
             if coro is None:
                 _runtime.submit(self._run, (sem, fn, args, kwargs), {}, _runtime.caller(2))
             else:
-                _runtime.spawn_coroutine(self._run_async(sem, coro), _runtime.caller(2))
+                _runtime.spawn_coroutine(
+                    self._run_async(sem, coro), _native._record(_runtime.caller(2))
+                )
         except BaseException:
             self._done(sem)
             raise

@@ -247,12 +247,10 @@ def _loop_thread(task: asyncio.Task[Any]) -> int | None:
 
 def _coroutine_entries(waits: dict[int, tuple[str, float, bool, bool]]) -> list[_Entry]:
     entries = []
-    records: list[tuple[Any, tuple[int, types.CodeType | None, int]]] = list(
-        _runtime._tasks.items()
-    )
-    records += [(None, rec) for rec in list(_runtime._starting.values())]
-    for task, (gid, code, lasti) in records:
-        created_by, creator = _created(code, lasti)
+    records: list[tuple[Any, int]] = list(_runtime._tasks.items())
+    records += [(None, gid) for gid in list(_runtime._starting)]
+    for task, gid in records:
+        created_by, creator = _created(*_native._call_site(gid))
         if task is None:
             g = Goroutine(gid, "coroutine", "runnable", None, created_by, "", _summary([]))
             entries.append(_Entry(g, [], creator, False))

@@ -41,7 +41,7 @@ from collections.abc import Callable, Coroutine, Hashable
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from . import _runtime
+from . import _native, _runtime
 from ._native import Chan, WaitGroup
 
 __all__ = ["Group", "Result"]
@@ -173,9 +173,11 @@ class Group:
             elif on_background:
                 # A thread blocked in do() must not wait for its own loop,
                 # nor for its own trio run (nor go to one from a pool thread).
-                _runtime.spawn_coroutine(self._run_async(c, key, coro), frame, background=True)
+                _runtime.spawn_coroutine(
+                    self._run_async(c, key, coro), _native._record(frame), background=True
+                )
             else:
-                _runtime.spawn_coroutine(self._run_async(c, key, coro), frame)
+                _runtime.spawn_coroutine(self._run_async(c, key, coro), _native._record(frame))
         except BaseException as exc:
             if coro is not None:
                 coro.close()

@@ -72,9 +72,9 @@ class _Tracker:
         """The id of the goroutine calling, if it is one."""
         loop = asyncio._get_running_loop()
         if loop is not None:
-            rec = _runtime._tasks.get(asyncio.current_task(loop))  # type: ignore[arg-type]
-            if rec is not None:
-                return rec[0]
+            gid = _runtime._tasks.get(asyncio.current_task(loop))  # type: ignore[arg-type]
+            if gid is not None:
+                return gid
         return self._thread_gid.get(threading.get_ident())
 
     # Called by gocurrent._runtime:

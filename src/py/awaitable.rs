@@ -28,16 +28,12 @@ use super::asyncio::{
     CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, future_and_wake, schedule_redelivery,
 };
 use super::trio;
-use crate::core::waiter::Wake;
 use crate::wait::{Driven, DynOp, Timeout, Value, WaitOp};
-use crate::waitstate;
+use crate::waitstate::{self, Since};
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 /// How the awaiting task waits, decided at each await: on this thread's
 /// running asyncio loop, else in a trio task.
@@ -87,9 +83,8 @@ enum State {
         fut: Py<PyAny>,
         /// The `loop.call_later` handle of a `timeout=`.
         timer: Option<Py<PyAny>>,
-        /// runtime: when the wait began, and whether the waiter was woken.
-        since: Instant,
-        woken: Arc<AtomicBool>,
+        /// runtime: when the wait began.
+        since: Since,
     },
     /// trio: registered; the steps go to `gocurrent._trio.wait`'s coroutine.
     Delegating { inner: Py<PyAny> },
@@ -230,18 +225,6 @@ impl Awaitable {
             Ok(x) => x,
             Err(e) => return (State::Finished, Err(e)),
         };
-        // runtime: a woken task is not asleep, even before it runs again.
-        let woken = Arc::new(AtomicBool::new(false));
-        let wake = match wake {
-            Wake::Callback(f) => {
-                let woken = woken.clone();
-                Wake::Callback(Box::new(move || {
-                    woken.store(true, Ordering::SeqCst);
-                    f()
-                }))
-            }
-            other => other,
-        };
         if let Some(result) = this.op.register(py, wake) {
             return (State::Finished, done(py, result));
         }
@@ -269,12 +252,10 @@ impl Awaitable {
             Ok(timer) => {
                 let yielded = fut.clone_ref(py);
                 waitstate::note_activity();
-                let since = Instant::now();
                 let waiting = State::Waiting {
                     fut,
                     timer,
-                    since,
-                    woken,
+                    since: Since::now(),
                 };
                 (waiting, Ok(Some(yielded)))
             }
@@ -465,11 +446,11 @@ impl Awaitable {
     #[getter]
     fn _wait_state(&self) -> Option<(&'static str, f64, bool, bool)> {
         match &*self.state.try_lock()? {
-            State::Waiting { since, woken, .. } => Some((
+            State::Waiting { since, .. } => Some((
                 self.op.wait_reason(),
-                since.elapsed().as_secs_f64(),
+                since.seconds(),
                 self.timeout.seconds().is_some(),
-                !woken.load(Ordering::SeqCst),
+                self.op.pending(),
             )),
             _ => None,
         }

@@ -7,13 +7,16 @@
 use crate::blocking;
 use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::{Mutex, RwLock};
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyIterator, PyTuple};
+use pyo3::types::{PyDict, PyTuple, PyType};
+
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -117,23 +120,248 @@ fn run_worker(py: Python<'_>) {
 /// True while gocurrent.testing tracks who starts each goroutine.
 static TRACKING: AtomicBool = AtomicBool::new(false);
 
-/// The next goroutine id, from `gocurrent._runtime.ids` (an
-/// `itertools.count` shared with the coroutine goroutines; 1 is the main
-/// thread's, as in Go).
-fn next_id(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    static IDS: PyOnceLock<Py<PyIterator>> = PyOnceLock::new();
-    let ids = IDS.get_or_try_init(py, || {
-        let ids = py.import("gocurrent._runtime")?.getattr("ids")?;
-        Ok::<_, PyErr>(ids.cast_into::<PyIterator>()?.unbind())
-    })?;
-    let next = ids.bind(py).clone().next();
-    next.unwrap_or_else(|| Err(PyRuntimeError::new_err("goroutine ids ran out")))
+/// The next goroutine id (unique for the process; 1 is the main thread's,
+/// as in Go), for thread and coroutine goroutines alike.
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(2);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The code and `f_lasti` of `frame` (where `go` was called), or
+/// `(None, -1)` without one (a timer's `after_func`, called from Rust).
+fn call_site<'py>(frame: &Bound<'py, PyAny>) -> PyResult<(Option<Bound<'py, PyAny>>, i64)> {
+    if frame.is_none() {
+        return Ok((None, -1));
+    }
+    static FRAME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let py = frame.py();
+    if !frame.get_type().is(FRAME.import(py, "types", "FrameType")?) {
+        return Err(PyTypeError::new_err(
+            "a goroutine's call site must be a frame",
+        ));
+    }
+    // SAFETY: `frame` is a live frame object (its exact type was checked);
+    // PyFrame_GetCode returns a new reference to its code, never NULL.
+    let code =
+        unsafe { Bound::from_owned_ptr(py, ffi::PyFrame_GetCode(frame.as_ptr().cast()).cast()) };
+    let lasti = frame.getattr(intern!(py, "f_lasti"))?.extract()?;
+    Ok((Some(code), lasti))
+}
+
+/// The frame of the Python code that called the running native function
+/// (`go`), or None when Rust called it (a timer's `after_func`).
+fn calling_frame(py: Python<'_>) -> Bound<'_, PyAny> {
+    // SAFETY: attached; PyEval_GetFrame returns a borrowed reference to the
+    // thread's current frame (which outlives this call) or NULL.
+    unsafe { Bound::from_borrowed_ptr_or_opt(py, ffi::PyEval_GetFrame().cast()) }
+        .unwrap_or_else(|| py.None().into_bound(py))
+}
+
+/// Where each live coroutine goroutine was started: its id -> the code
+/// and `f_lasti` of its `go(...)` call (the line is worked out only when
+/// `gocurrent.runtime` asks). Kept here, not in a Python tuple beside its
+/// task: the garbage collector runs by the count of tracked allocations
+/// alive, and one more tuple per spawn, alive as long as its goroutine,
+/// made `go(coroutine_function)` 8% slower (cachegrind, 20,000 spawns:
+/// 42.2k -> 45.7k instructions each); an int and this map cost it 1%.
+static CALL_SITES: Mutex<BTreeMap<u64, (Py<PyAny>, i64)>> = Mutex::new(BTreeMap::new());
+
+/// A new coroutine goroutine's id, for a `go(...)` called from `frame`
+/// (None: from Rust), whose call site is kept until [`_forget`]; tells
+/// gocurrent.testing of it while tracking.
+#[pyfunction]
+pub fn _record(frame: &Bound<'_, PyAny>) -> PyResult<u64> {
+    record(frame)
+}
+
+fn record(frame: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let (code, lasti) = call_site(frame)?;
+    let id = next_id();
+    if let Some(code) = code {
+        CALL_SITES.lock().insert(id, (code.unbind(), lasti));
+    }
+    tracked_spawn(frame.py(), id)?;
+    Ok(id)
+}
+
+/// The coroutine goroutine `id` has finished: forget its call site.
+#[pyfunction]
+pub fn _forget(id: u64) {
+    // Dropped after the lock is released: dropping may run Python code.
+    let site = CALL_SITES.lock().remove(&id);
+    drop(site);
+}
+
+/// The code and `f_lasti` of the `go(...)` call of the live coroutine
+/// goroutine `id`: `(None, -1)` if it was started from Rust or is gone.
+#[pyfunction]
+pub fn _call_site(py: Python<'_>, id: u64) -> (Option<Py<PyAny>>, i64) {
+    match CALL_SITES.lock().get(&id) {
+        Some((code, lasti)) => (Some(code.clone_ref(py)), *lasti),
+        None => (None, -1),
+    }
+}
+
+/// Tells gocurrent.testing that goroutine `id` starts, while it tracks.
+fn tracked_spawn(py: Python<'_>, id: u64) -> PyResult<()> {
+    static SPAWNED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    if TRACKING.load(Ordering::Relaxed) {
+        SPAWNED
+            .import(py, "gocurrent._runtime", "tracked_spawn")?
+            .call1((id,))?;
+    }
+    Ok(())
 }
 
 /// Turns the tracking of goroutines' owners (gocurrent.testing) on or off.
 #[pyfunction]
 pub fn _set_tracking(on: bool) {
     TRACKING.store(on, Ordering::Relaxed);
+}
+
+/// Runs `fn(*args, **kwargs)` concurrently, as Go's `go` statement.
+///
+/// A plain callable runs on the runtime's pool of threads, which reuses idle
+/// threads and grows when all are busy. A coroutine function (or a coroutine
+/// object) runs as a task: on the calling thread's running asyncio loop if
+/// there is one, as a trio system task when called from a trio task, else
+/// on the runtime's background loop. An exception that escapes the
+/// goroutine is reported through `threading.excepthook`. Goroutines never
+/// keep the process alive. Never blocks; TypeError if `fn` is not callable
+/// (or is a coroutine object given arguments).
+//
+// Native, not Python: a spawn is a handful of steps, and as Python code the
+// call, `sys._getframe` (with its audit event) and the attribute look-ups
+// around them were a sixth of the cost of `go(noop)`.
+#[pyfunction]
+#[pyo3(signature = (fn_, /, *args, **kwargs))]
+pub fn go<'py>(
+    py: Python<'py>,
+    fn_: Bound<'py, PyAny>,
+    args: Bound<'py, PyTuple>,
+    kwargs: Option<Bound<'py, PyDict>>,
+) -> PyResult<()> {
+    static FUNCTION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static BUILTIN_METHOD: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static COROUTINE_OF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static SPAWN_COROUTINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    const CO_COROUTINE: u32 = 0x80;
+    let frame = calling_frame(py);
+    let kind = fn_.get_type();
+    let coro = if kind.is(FUNCTION.import(py, "types", "FunctionType")?) {
+        // The common case, decided by one flag of the code.
+        let flags: u32 = fn_
+            .getattr(intern!(py, "__code__"))?
+            .getattr(intern!(py, "co_flags"))?
+            .extract()?;
+        match flags & CO_COROUTINE {
+            0 => None,
+            _ => Some(fn_.call(&args, kwargs.as_ref())?),
+        }
+    } else if kind.is(BUILTIN_METHOD.import(py, "types", "BuiltinMethodType")?) {
+        None // ch.send, wg.done, list.append...: never a coroutine
+    } else {
+        let kw = match &kwargs {
+            Some(kw) => kw.clone(),
+            None => PyDict::new(py),
+        };
+        let coro = COROUTINE_OF
+            .import(py, "gocurrent._runtime", "coroutine_of")?
+            .call1((&fn_, &args, kw))?;
+        (!coro.is_none()).then_some(coro)
+    };
+    match coro {
+        None => {
+            let kwargs = kwargs.map_or_else(|| PyDict::new(py), |kw| kw.clone());
+            if _spawn(py, fn_, args.into_any(), kwargs.into_any(), frame)? {
+                _start_worker(py);
+            }
+        }
+        Some(coro) => {
+            let id = record(&frame)?;
+            let running = GET_RUNNING_LOOP
+                .import(py, "asyncio", "_get_running_loop")?
+                .call0()?;
+            let started = match running.is_none() {
+                // A trio task's, or the background loop's.
+                true => SPAWN_COROUTINE
+                    .import(py, "gocurrent._runtime", "spawn_coroutine")?
+                    .call1((coro, id))
+                    .map(drop),
+                false => _start_task(py, coro, running, id),
+            };
+            if started.is_err() {
+                _forget(id);
+            }
+            started?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `coro` as the coroutine goroutine `id` (see [`_record`]): a task of
+/// `loop`, kept in `gocurrent._runtime._tasks` until it ends (asyncio keeps
+/// only weak references to tasks), then [`_task_done`]. Must run on the
+/// loop's thread.
+#[pyfunction]
+pub fn _start_task<'py>(
+    py: Python<'py>,
+    coro: Bound<'py, PyAny>,
+    loop_: Bound<'py, PyAny>,
+    id: u64,
+) -> PyResult<()> {
+    static DONE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let task = loop_.call_method1(intern!(py, "create_task"), (coro,))?;
+    tasks(py)?.set_item(&task, id)?;
+    let done = DONE.import(py, "gocurrent._native", "_task_done")?;
+    task.call_method1(intern!(py, "add_done_callback"), (done,))?;
+    Ok(())
+}
+
+/// The done callback of a coroutine goroutine's task: forgets it, and
+/// reports an exception that escaped it (as threading does for a thread).
+#[pyfunction]
+pub fn _task_done<'py>(py: Python<'py>, task: Bound<'py, PyAny>) -> PyResult<()> {
+    static REPORT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static FINISHED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let tasks = tasks(py)?;
+    let id = match tasks.get_item(&task)? {
+        Some(id) => {
+            tasks.del_item(&task)?;
+            let id: u64 = id.extract()?;
+            _forget(id);
+            Some(id)
+        }
+        None => None,
+    };
+    if !task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+        let exc = task.call_method0(intern!(py, "exception"))?;
+        if !exc.is_none() {
+            REPORT
+                .import(py, "gocurrent._runtime", "report")?
+                .call1((exc, id))?;
+        }
+    }
+    if let Some(id) = id
+        && TRACKING.load(Ordering::Relaxed)
+    {
+        FINISHED
+            .import(py, "gocurrent._runtime", "tracked_finish")?
+            .call1((id,))?;
+    }
+    Ok(())
+}
+
+/// `gocurrent._runtime._tasks`: the coroutine goroutines' tasks -> ids.
+fn tasks(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
+    static TASKS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    TASKS
+        .get_or_try_init(py, || {
+            let tasks = py.import("gocurrent._runtime")?.getattr("_tasks")?;
+            Ok::<_, PyErr>(tasks.cast_into::<PyDict>()?.unbind())
+        })
+        .map(|t| t.bind(py))
 }
 
 /// `go(fn, *args, **kwargs)` for a plain callable, called from `frame`:
@@ -150,22 +378,10 @@ pub fn _spawn<'py>(
     kwargs: Bound<'py, PyAny>,
     frame: Bound<'py, PyAny>,
 ) -> PyResult<bool> {
-    static SPAWNED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let id = next_id(py)?;
-    let (code, lasti) = if frame.is_none() {
-        (frame, (-1i64).into_pyobject(py)?.into_any())
-    } else {
-        (
-            frame.getattr(intern!(py, "f_code"))?,
-            frame.getattr(intern!(py, "f_lasti"))?,
-        )
-    };
-    if TRACKING.load(Ordering::Relaxed) {
-        SPAWNED
-            .import(py, "gocurrent._runtime", "tracked_spawn")?
-            .call1((&id,))?;
-    }
-    let job = PyTuple::new(py, [fn_, args, kwargs, id, code, lasti])?;
+    let (code, lasti) = call_site(&frame)?;
+    let id = next_id();
+    tracked_spawn(py, id)?;
+    let job = (fn_, args, kwargs, id, code, lasti).into_pyobject(py)?;
     Ok(_submit(job.into_any().unbind()))
 }
 
@@ -266,5 +482,8 @@ pub fn _after_fork_in_child(main_thread_ident: u64) -> PyResult<()> {
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
     *MONITOR.lock() = None;
+    // The parent's coroutine goroutines are gone with its event loops.
+    let sites = std::mem::take(&mut *CALL_SITES.lock());
+    drop(sites);
     super::timers::after_fork_in_child()
 }
