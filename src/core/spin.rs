@@ -19,20 +19,25 @@
 //! hypervisor may take the vCPU away from a PAUSE loop; a yield on an idle
 //! core returns at once and lets a woken partner on the same core run.
 //!
-//! Whether a core is free: the number of runnable tasks of the machine
-//! (`/proc/loadavg`'s fourth field), minus our own yielding waiters,
-//! against the cores we may use, sampled at most every [`SAMPLE_EVERY`] by
-//! whichever waiter finds the sample stale. A yield that took longer than
-//! [`SLOW_YIELD`] (someone else had the core) marks the machine busy until
-//! the next sample. Where `/proc/loadavg` does not exist, the machine is
-//! taken to be idle (the yields are bounded anyway).
+//! Whether a core is free: the CPU time that *other* processes took over
+//! the last [`SAMPLE_EVERY`] (the machine's busy time in `/proc/stat`
+//! minus this process's own in `/proc/self/stat`), against the cores we
+//! may use, sampled by whichever waiter finds the verdict stale. Our own
+//! threads never count as load: with a hundred goroutine threads handing
+//! values around, the run queue is long but every task on it is ours, and
+//! a yield hands the core to one of them (the earlier rule, from
+//! `/proc/loadavg`'s run queue, took them for load and slept: fan-out
+//! 0.39 -> 0.9 µs per key). A yield that took longer than [`SLOW_YIELD`]
+//! (someone else had the core) marks the machine busy until the next
+//! sample. Where `/proc/stat` does not exist, the machine is taken to be
+//! idle (the yields are bounded anyway).
 //!
 //! Written by hand: parking_lot's `SpinWait` spins and yields without
 //! regard to the machine's load, which is exactly the behaviour measured
-//! to collapse under load; no crate decides from the machine's run queue.
+//! to collapse under load; no crate tells other processes' load apart.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// The most yields a waiter makes before it sleeps (on an idle machine).
@@ -40,15 +45,14 @@ const YIELDS: u32 = 20;
 /// A yield that takes longer than this gave the core to another task: the
 /// machine is busy.
 const SLOW_YIELD: Duration = Duration::from_micros(50);
-/// How old a sample of the run queue may be.
-const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+/// How far apart the CPU times are sampled (the kernel counts them in
+/// 10 ms clock ticks: 5 per CPU at least).
+const SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
-/// When the run queue was last sampled (nanoseconds since [`clock`]'s start).
+/// When the CPU times were last sampled (nanoseconds since [`clock`]'s start).
 static SAMPLED_AT: AtomicU64 = AtomicU64::new(0);
 /// The verdict of the latest sample (or of a slow yield since).
 static BUSY: AtomicBool = AtomicBool::new(false);
-/// Our waiters between yields right now: runnable, but not load.
-static YIELDERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Nanoseconds on a monotonic clock (from the first call).
 fn clock() -> u64 {
@@ -62,31 +66,93 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Runnable tasks of the machine right now (Linux), e.g. 3 of "0.52 0.58
-/// 0.59 3/467 12345".
-fn runnable_tasks() -> Option<usize> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    parse_runnable(&text)
+/// CPU time of the whole machine and of this process, in clock ticks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct CpuTimes {
+    /// Busy time of all CPUs (user, nice, system, irq, softirq, steal).
+    busy: u64,
+    /// All time of all CPUs (busy and idle).
+    total: u64,
+    /// The CPUs `/proc/stat` counts.
+    cpus: usize,
+    /// This process's own CPU time (user and system).
+    own: u64,
 }
 
-fn parse_runnable(loadavg: &str) -> Option<usize> {
-    let field = loadavg.split_whitespace().nth(3)?;
-    field.split('/').next()?.parse().ok()
+fn cpu_times() -> Option<CpuTimes> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+    parse_cpu_times(&stat, &own)
 }
 
-/// Whether every core is taken, from a sample at most [`SAMPLE_EVERY`] old.
+fn parse_cpu_times(stat: &str, own: &str) -> Option<CpuTimes> {
+    let mut lines = stat.lines();
+    let all: Vec<u64> = lines
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let field = |i: usize| all.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let busy = field(0) + field(1) + field(2) + field(5) + field(6) + field(7);
+    let total = busy + field(3) + field(4);
+    let cpus = lines
+        .take_while(|l| l.starts_with("cpu"))
+        .filter(|l| l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    // The fields after the command name (which may hold spaces and
+    // parentheses): state is the 3rd field, utime the 14th, stime the 15th.
+    let after = own.rsplit_once(')')?.1;
+    let mut fields = after.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(CpuTimes {
+        busy,
+        total,
+        cpus: cpus.max(1),
+        own: utime + stime,
+    })
+}
+
+/// Whether other processes keep the cores busy between two samples: the
+/// CPU time they took (the machine's busy time minus ours, which our own
+/// yields and threads only add to), in cores, leaves less than one and a
+/// half cores of those we may use: one for the thread holding the GIL and
+/// room for a partner to run as soon as it is woken.
+fn others_busy(before: &CpuTimes, now: &CpuTimes, usable: usize) -> bool {
+    let total = now.total.saturating_sub(before.total);
+    if total == 0 {
+        return false; // under a clock tick: keep the last verdict's default
+    }
+    let busy = now.busy.saturating_sub(before.busy);
+    let own = now.own.saturating_sub(before.own);
+    let others = busy.saturating_sub(own) as f64 / total as f64 * now.cpus as f64;
+    others > usable as f64 - 1.5
+}
+
+/// Whether other processes take the cores, from CPU times sampled at most
+/// [`SAMPLE_EVERY`] apart by whichever waiter finds the verdict stale (or a
+/// slow yield since).
 fn machine_busy(now: u64) -> bool {
+    static LAST: std::sync::Mutex<Option<CpuTimes>> = std::sync::Mutex::new(None);
     let at = SAMPLED_AT.load(Relaxed);
-    let period = SAMPLE_EVERY.as_nanos() as u64;
-    if now.saturating_sub(at) < period
+    if now.saturating_sub(at) < SAMPLE_EVERY.as_nanos() as u64
         || SAMPLED_AT
             .compare_exchange(at, now, Relaxed, Relaxed)
             .is_err()
     {
         return BUSY.load(Relaxed);
     }
-    // The sampling thread itself is runnable, and so are our yielders.
-    let busy = runnable_tasks().is_some_and(|r| r.saturating_sub(YIELDERS.load(Relaxed)) > cores());
+    let Ok(mut last) = LAST.try_lock() else {
+        return BUSY.load(Relaxed);
+    };
+    let sample = cpu_times();
+    let busy = match (&*last, &sample) {
+        (Some(before), Some(now)) => others_busy(before, now, cores()),
+        _ => false,
+    };
+    *last = sample;
     BUSY.store(busy, Relaxed);
     busy
 }
@@ -102,7 +168,6 @@ pub(crate) fn wait_briefly(ready: impl Fn() -> bool, deadline: Option<Instant>) 
     if machine_busy(before) {
         return false;
     }
-    YIELDERS.fetch_add(1, Relaxed);
     let slow = SLOW_YIELD.as_nanos() as u64;
     let mut done = false;
     for _ in 0..YIELDS {
@@ -121,7 +186,6 @@ pub(crate) fn wait_briefly(ready: impl Fn() -> bool, deadline: Option<Instant>) 
         }
         before = after;
     }
-    YIELDERS.fetch_sub(1, Relaxed);
     done
 }
 
@@ -129,12 +193,54 @@ pub(crate) fn wait_briefly(ready: impl Fn() -> bool, deadline: Option<Instant>) 
 mod tests {
     use super::*;
 
+    const STAT: &str = "cpu  100 5 50 1000 20 3 2 10 0 0\n\
+        cpu0 50 2 25 500 10 1 1 5 0 0\n\
+        cpu1 50 3 25 500 10 2 1 5 0 0\n\
+        intr 12345\n";
+    // A command name with spaces and a parenthesis; utime 7, stime 3.
+    const OWN: &str = "4242 (py (x) y) S 1 2 3 4 5 6 7 8 9 10 7 3 0 0 20 0 9";
+
     #[test]
-    fn parses_the_run_queue() {
-        assert_eq!(parse_runnable("0.52 0.58 0.59 3/467 12345\n"), Some(3));
-        assert_eq!(parse_runnable("0.00 0.01 0.05 12/1024 9"), Some(12));
-        assert_eq!(parse_runnable("garbage"), None);
-        assert_eq!(parse_runnable(""), None);
+    fn parses_the_cpu_times() {
+        let t = parse_cpu_times(STAT, OWN).unwrap();
+        assert_eq!(t.busy, 100 + 5 + 50 + 3 + 2 + 10);
+        assert_eq!(t.total, t.busy + 1000 + 20);
+        assert_eq!(t.cpus, 2);
+        assert_eq!(t.own, 10);
+        assert_eq!(parse_cpu_times("garbage", OWN), None);
+        assert_eq!(parse_cpu_times(STAT, "4242 (py) S 1"), None);
+    }
+
+    fn times(busy: u64, idle: u64, own: u64) -> CpuTimes {
+        CpuTimes {
+            busy,
+            total: busy + idle,
+            cpus: 2,
+            own,
+        }
+    }
+
+    #[test]
+    fn only_other_processes_load_counts() {
+        let t0 = times(0, 0, 0);
+        // Two cores, 10 ticks each: 20 ticks in all.
+        // Idle machine.
+        assert!(!others_busy(&t0, &times(1, 19, 0), 2));
+        // Both cores busy with our own threads: not load.
+        assert!(!others_busy(&t0, &times(20, 0, 19), 2));
+        // Two busy processes of others: load.
+        assert!(others_busy(&t0, &times(20, 0, 2), 2));
+        // One core's worth of others on two cores: load (less than 1.5 free).
+        assert!(others_busy(&t0, &times(10, 10, 0), 2));
+        // On eight cores, one busy process of others leaves room.
+        let eight = |busy, idle, own| CpuTimes {
+            cpus: 8,
+            ..times(busy, idle, own)
+        };
+        assert!(!others_busy(&eight(0, 0, 0), &eight(10, 70, 0), 8));
+        assert!(others_busy(&eight(0, 0, 0), &eight(70, 10, 0), 8));
+        // No tick between the samples: no verdict of load.
+        assert!(!others_busy(&t0, &t0, 2));
     }
 
     #[test]
