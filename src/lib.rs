@@ -73,6 +73,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::runtime::_idle_workers, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_thread_goroutines, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_wait_states, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_queued_jobs, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_activity, m)?)?;
     m.add("DeadlockError", py.get_type::<waitstate::DeadlockError>())?;
     m.add_function(wrap_pyfunction!(py::runtime::_begin_exit, m)?)?;

@@ -127,11 +127,19 @@ def test_the_primitive_is_as_if_the_call_never_happened() -> None:
     assert sum(x.startswith("DEADLOCK") for x in lines) == 3
 
 
-@pytest.mark.parametrize("debug", [False, True])
-def test_newcomer_blocking_recv_in_a_coroutine_names_recv_async(debug: bool) -> None:
+@pytest.mark.parametrize(
+    "run_main",
+    [
+        "asyncio.run(main(), debug=False)",
+        "asyncio.run(main(), debug=True)",
+        # trio: the sender is a system task of the same run
+        "import trio; trio.run(main)",
+    ],
+)
+def test_newcomer_blocking_recv_in_a_coroutine_names_recv_async(run_main: str) -> None:
     # A coroutine calls the blocking ch.recv() on its own loop's thread;
     # its only sender is a coroutine of that loop, which can never run
-    # (also under asyncio's debug mode).
+    # (also under asyncio's debug mode, and in trio).
     r = run(
         f"""
         ch = Chan()
@@ -140,12 +148,40 @@ def test_newcomer_blocking_recv_in_a_coroutine_names_recv_async(debug: bool) -> 
         async def main():
             go(sender)
             timed(ch.recv)
-        asyncio.run(main(), debug={debug})
+        {run_main}
         """
     )
     msg = deadlocked(r)
     assert "`await x.recv_async()`" in msg
+    # The sender is in the dump, not yet run, with its creator.
     assert "goroutine 2 [runnable]:" in msg
+    assert "main at <string>:" in msg
+
+
+def test_trio_goroutines_of_a_blocked_goroutine_thread_are_asleep() -> None:
+    # A trio run in a thread goroutine whose task blocks (the thread is
+    # asleep): its goroutines can never run, whatever they await.
+    r = run(
+        """
+        import trio, trio.testing
+        ch, never = Chan(), Chan()
+        async def napper():
+            await trio.sleep(3600)  # no gocurrent wait, but its run is stuck
+        async def waiter():
+            await never.recv_async()
+        async def body():
+            go(napper)
+            go(waiter)
+            await trio.testing.wait_all_tasks_blocked()
+            never.recv()  # blocks the run's thread
+        go(trio.run, body)
+        timed(ch.recv)
+        """
+    )
+    msg = deadlocked(r)
+    # main, the run's thread, waiter; napper is "running" (in trio.sleep).
+    assert msg.count("[chan receive]:") == 3 and msg.count("[running]:") == 1, msg
+    assert "__main__.napper(...)" in msg and "__main__.waiter(...)" in msg
 
 
 def test_coroutines_of_the_background_loop_all_blocked() -> None:

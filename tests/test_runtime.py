@@ -10,13 +10,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 
 import pytest
 from conftest import run_python
-from gocurrent import Chan, ErrGroup, WaitGroup, after_func, go, runtime
+from gocurrent import Chan, ErrGroup, WaitGroup, _native, after_func, go, runtime
 from gocurrent.runtime import Goroutine
 
 HERE = __file__
@@ -174,6 +175,160 @@ def test_running_goroutine_and_queued_count() -> None:
     until(lambda: mine() == [])
 
 
+def test_trio_goroutines_are_counted_and_listed() -> None:
+    import trio
+
+    base = runtime.num_goroutine()
+    release: Chan[None] = Chan()
+    started: Chan[None] = Chan(10)
+
+    async def blocked() -> None:
+        await started.send_async(None)
+        await release.recv_async()
+
+    async def sleeping() -> None:
+        await started.send_async(None)
+        while not release.closed:
+            await trio.sleep(0.001)  # not a gocurrent wait: "running"
+
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        wg = WaitGroup()
+        g = ErrGroup()
+        line = sys._getframe().f_lineno + 1
+        go(blocked)
+        go(sleeping)
+        wg.go(blocked)
+        g.go(blocked)
+        # Counted and listed from the go() call on, before they first run.
+        seen["count"] = runtime.num_goroutine() - base
+        seen["before"] = sorted((x.created_by, x.name, x.state) for x in mine())
+        for _ in range(4):
+            await started.recv_async()
+        with trio.fail_after(10):
+            while sorted(x.state for x in mine()) != ["chan receive"] * 3 + ["running"]:
+                await trio.sleep(0.001)
+        seen["line"] = line
+        seen["during"] = {x.created_by: x for x in mine()}
+        seen["dump"] = runtime.stack()
+        release.close()
+        await wg.wait_async()
+        await g.wait_async()
+        # Gone once finished (before the run ends, which cancels them).
+        with trio.fail_after(10):
+            while runtime.num_goroutine() != base:
+                await trio.sleep(0.001)
+        seen["after"] = mine()
+
+    trio.run(main)
+    line = seen["line"]
+    assert isinstance(line, int)
+    names = [f"{HERE}:{line + i}" for i in range(4)]
+    assert seen["count"] == 4
+    me = "test_trio_goroutines_are_counted_and_listed.<locals>."
+    assert seen["before"] == sorted(
+        (where, me + fn, "runnable")
+        for where, fn in zip(names, ["blocked", "sleeping", "blocked", "blocked"], strict=True)
+    )
+    during = seen["during"]
+    assert isinstance(during, dict) and sorted(during) == sorted(names)
+    for where in names:
+        x = during[where]
+        assert x.kind == "coroutine" and x.id > 1
+        if where == names[1]:
+            assert (x.name, x.state, x.waiting_for) == (me + "sleeping", "running", None)
+            assert x.stack[0].name == "sleeping"  # then trio's own frames
+        else:
+            assert (x.name, x.state) == (me + "blocked", "chan receive")
+            assert x.waiting_for is not None and 0 <= x.waiting_for < 60
+            assert x.stack[-1].name == "blocked"
+            assert x.stack[-1].lineno == blocked.__code__.co_firstlineno + 2
+    assert len({x.id for x in during.values()}) == 4
+    # wg.go's wrapper is gocurrent's, not the user's; trio's task wrapper too.
+    assert [f.name for f in during[names[2]].stack] == ["blocked"]
+    dump = seen["dump"]
+    assert isinstance(dump, str)
+    assert dump.count("[chan receive]:") >= 3 and f"main at {names[0]}\n" in dump
+    assert seen["after"] == []
+    assert runtime.num_goroutine() == base
+
+
+@pytest.mark.skipif(
+    not getattr(sys, "_is_gil_enabled", lambda: True)(), reason="holds the GIL to freeze the pool"
+)
+def test_queued_thread_goroutines_are_listed_once_as_runnable() -> None:
+    # More goroutines than the pool starts threads for at once, each
+    # holding its thread in a wait that is no gocurrent wait (the pool
+    # replaces none at once). While this thread keeps the GIL (a switch
+    # interval longer than the test), no new pool thread can take a job:
+    # the backlog and the pool are frozen, and must be listed exactly.
+    release = threading.Event()
+    n = 20 + 4 * (os.cpu_count() or 1)  # the pool starts up to one thread per CPU at once
+    wg = WaitGroup()
+
+    def settled() -> bool:  # no goroutine starting or ending
+        gs = runtime.goroutines()
+        return len(gs) == runtime.num_goroutine() and all(x.state != "runnable" for x in gs)
+
+    until(settled)
+    # First the pool's idle threads (other tests leave some) get a goroutine
+    # each: a job handed to an idle thread travels outside the backlog.
+    while _native._idle_workers():
+        wg.go(release.wait, 60)
+    until(settled)
+    busy = len(mine())
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000)
+    try:
+        for _ in range(n):
+            wg.go(release.wait, 60)
+        count = runtime.num_goroutine()
+        everyone = runtime.goroutines()
+        listed = mine()
+        queued = [job[3] for job in _native._queued_jobs()]
+    finally:
+        sys.setswitchinterval(interval)
+        release.set()
+    wg.wait(timeout=60)
+    until(lambda: mine() == [])
+    # Every counted goroutine is listed, each once.
+    assert len(everyone) == count
+    assert len({x.id for x in everyone}) == count
+    listed = listed[busy:]  # in order of id: those of the frozen pool
+    assert len(listed) == n
+    # A few took a thread: the rest wait in the backlog, oldest first.
+    assert len(queued) >= 20 and queued == sorted(queued)
+    runnable = {x.id for x in listed if x.state == "runnable"}
+    assert runnable == set(queued)
+    for x in listed:
+        assert x.kind == "thread"
+        assert x.name == "threading.Event.wait"  # the user's function, not wg.go's wrapper
+        assert x.created_by.startswith(HERE + ":")
+        if x.id in runnable:
+            assert x.waiting_for is None and len(x.stack) == 0
+        else:
+            assert x.state == "running" and x.stack[-1].name == "wait"
+
+
+def test_a_goroutine_leaving_the_backlog_is_listed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A job that a pool thread took after the backlog's snapshot: seen in
+    # both snapshots, listed once, as the running goroutine it is.
+    release: Chan[None] = Chan()
+    go(release.recv)
+    until(lambda: [x.state for x in mine()] == ["chan receive"])
+    (g,) = mine()
+    stale = (release.recv, (), {}, g.id, sys._getframe().f_code, 0)
+    monkeypatch.setattr(_native, "_queued_jobs", lambda: [stale])
+    try:
+        assert [(x.id, x.state) for x in mine()] == [(g.id, "chan receive")]
+        assert runtime.stack().count(f"goroutine {g.id} [") == 1
+    finally:
+        monkeypatch.undo()
+        release.close()
+    until(lambda: mine() == [])
+
+
 WAIT_REASONS = r"""
 import asyncio, json, time
 from gocurrent import (Chan, Cond, Mutex, RWMutex, Semaphore, WaitGroup, go, nilchan,
@@ -327,7 +482,7 @@ def test_stack_is_gos_dump_format() -> None:
 
 
 DUMP = r"""
-import sys, threading
+import sys, threading, time
 from gocurrent import Chan, go, runtime
 runtime.dump_on_signal()
 ch, parked = Chan(), Chan()
@@ -335,6 +490,8 @@ def reader():
     ch.send(sys.stdin.readline().strip())  # I/O: the program is not deadlocked
 go(reader)
 go(parked.recv)
+while sorted(g.state for g in runtime.goroutines()) != ["chan receive", "running"]:
+    time.sleep(0.001)  # both started (a goroutine still queued is dumped as runnable)
 print("ready", flush=True)
 print("main got", ch.recv(), flush=True)
 """

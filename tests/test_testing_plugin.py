@@ -138,34 +138,22 @@ def test_a_goroutine_exception_fails_its_test(tmp_path: Path) -> None:
     assert 'raise KeyError("boom in a coroutine")' in out
 
 
-def test_a_late_exception_is_reported_on_the_test_that_started_it(tmp_path: Path) -> None:
-    code, out = pytest_run(
-        tmp_path,
-        """
-        import time
-        from gocurrent import Chan, go, runtime
+# The test after the one that started the goroutine `late` (which raises
+# once `gate` is closed), and the one after that.
+LATE = """
+    def test_while_it_escapes():
+        gate.close()
+        # The exception escapes now, during this test.
+        deadline = time.monotonic() + 10
+        while runtime.num_goroutine() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
-        gate = Chan()
+    def test_after():
+        pass
+"""
 
-        def late():
-            gate.recv()
-            raise RuntimeError("escaped after its test")
 
-        def test_starts_it():
-            go(late)
-
-        def test_while_it_escapes():
-            gate.close()
-            # The exception escapes now, during this test.
-            deadline = time.monotonic() + 10
-            while runtime.num_goroutine() and time.monotonic() < deadline:
-                time.sleep(0.01)
-
-        def test_after():
-            pass
-        """,
-        *ENABLE,
-    )
+def assert_reported_on_test_starts_it(code: int, out: str) -> None:
     assert code == 1, out
     assert "FAILED test_it.py::test_starts_it" in out
     assert "PASSED test_it.py::test_while_it_escapes" in out
@@ -173,6 +161,28 @@ def test_a_late_exception_is_reported_on_the_test_that_started_it(tmp_path: Path
     assert "FAILED test_it.py::test_after" not in out
     assert 'raise RuntimeError("escaped after its test")' in out
     assert "escaped goroutines after the test ended" in out
+
+
+def test_a_late_exception_is_reported_on_the_test_that_started_it(tmp_path: Path) -> None:
+    code, out = pytest_run(
+        tmp_path,
+        """
+    import time
+    from gocurrent import Chan, go, runtime
+
+    gate = Chan()
+
+    def late():
+        gate.recv()
+        raise RuntimeError("escaped after its test")
+
+    def test_starts_it():
+        go(late)
+    """
+        + LATE,
+        *ENABLE,
+    )
+    assert_reported_on_test_starts_it(code, out)
 
 
 def test_a_late_exception_after_the_last_test(tmp_path: Path) -> None:
@@ -200,6 +210,100 @@ def test_a_late_exception_after_the_last_test(tmp_path: Path) -> None:
     assert code == 1, out
     assert "FAILED test_it.py::test_starts_it" in out
     assert "FAILED test_it.py::test_last" not in out
+
+
+# A trio run for the whole session, in a plain thread: tests run coroutines
+# in it (trio.from_thread), so trio goroutines they start outlive them.
+TRIO_RUN = """
+    import threading
+    import trio
+    from gocurrent import Chan, go, runtime
+
+    _token = []
+    _ready = threading.Event()
+
+    async def _serve():
+        _token.append(trio.lowlevel.current_trio_token())
+        _ready.set()
+        await trio.sleep_forever()
+
+    threading.Thread(target=trio.run, args=(_serve,), daemon=True).start()
+    _ready.wait(10)
+
+    def in_trio(fn, *args):
+        return trio.from_thread.run(fn, *args, trio_token=_token[0])
+"""
+
+
+def test_trio_goroutine_leaks(tmp_path: Path) -> None:
+    code, out = pytest_run(
+        tmp_path,
+        TRIO_RUN
+        + """
+    async def leak():
+        parked = Chan()
+        async def stuck():
+            await parked.recv_async()
+        go(stuck)
+
+    def test_leaks(goroutine_leaks):
+        in_trio(leak)
+
+    async def clean():
+        ch = Chan()
+        async def sender():
+            await ch.send_async(1)
+        go(sender)
+        assert await ch.recv_async() == 1
+
+    def test_does_not_leak(goroutine_leaks):
+        in_trio(clean)
+    """,
+        *ENABLE,
+    )
+    assert code == 1, out
+    assert "ERROR test_it.py::test_leaks - Failed: found 1 unexpected goroutine(s)" in out
+    assert "PASSED test_it.py::test_does_not_leak" in out
+    frame = "leak.<locals>.stuck" if sys.version_info >= (3, 11) else "stuck"
+    assert "[chan receive]:" in out and f"test_it.{frame}(...)" in out
+    assert "created by leak at " in out
+
+
+def test_trio_goroutine_exceptions_fail_the_test_that_started_them(tmp_path: Path) -> None:
+    code, out = pytest_run(
+        tmp_path,
+        TRIO_RUN
+        + """
+    import time
+    from gocurrent import WaitGroup
+
+    async def boom():
+        raise ValueError("boom in a trio goroutine")
+
+    def test_in_its_own_run():
+        async def main():
+            wg = WaitGroup()
+            wg.go(boom)
+            await wg.wait_async()
+        trio.run(main)
+
+    gate = Chan()
+
+    async def start_late():
+        async def late():
+            await gate.recv_async()
+            raise RuntimeError("escaped after its test")
+        go(late)
+
+    def test_starts_it():
+        in_trio(start_late)
+    """
+        + LATE,
+        *ENABLE,
+    )
+    assert "FAILED test_it.py::test_in_its_own_run" in out
+    assert 'raise ValueError("boom in a trio goroutine")' in out
+    assert_reported_on_test_starts_it(code, out)
 
 
 def test_enabled_from_a_conftest(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ value, and threads and trio tasks on the same channels."""
 from __future__ import annotations
 
 import random
+import sys
 import threading
 
 import anyio
@@ -407,14 +408,20 @@ def test_go_of_a_coroutine_function_from_trio_is_a_system_task():
     assert "init" in parent  # system tasks are children of trio's init task
 
 
+def held() -> tuple[Mutex, WaitGroup, Semaphore]:
+    """A locked Mutex, a WaitGroup with one to wait for, a taken Semaphore."""
+    mu = Mutex()
+    mu.lock()
+    wg = WaitGroup()
+    wg.add(1)
+    sem = Semaphore(1)
+    sem.acquire()
+    return mu, wg, sem
+
+
 def test_trio_timeout_of_every_kind():
     async def main():
-        mu = Mutex()
-        mu.lock()
-        wg = WaitGroup()
-        wg.add(1)
-        sem = Semaphore(1)
-        sem.acquire()
+        mu, wg, sem = held()
         for aw, what in [
             (mu.lock_async(timeout=0.01), "Mutex.lock_async"),
             (wg.wait_async(timeout=0.01), "WaitGroup.wait_async"),
@@ -425,3 +432,67 @@ def test_trio_timeout_of_every_kind():
         assert "waiting=0" in repr(mu) and "waiting=0" in repr(wg) and "waiting=0" in repr(sem)
 
     trio.run(main)
+
+
+# ------------------------------------------------------------------ runtime
+
+
+def test_trio_goroutine_states_follow_its_waits():
+    # gocurrent.runtime sees a trio goroutine's waits as an asyncio one's:
+    # Go's wait reason while it waits, "runnable" once woken (before trio
+    # runs it again), "running" otherwise.
+    from gocurrent import runtime, select_async
+
+    ch: Chan[int] = Chan()
+    mu, wg, sem = held()
+    waits = {
+        "chan receive": lambda: ch.recv_async(),
+        "select": lambda: select_async(ch.recv),
+        "sync.Mutex.Lock": lambda: mu.lock_async(),
+        "sync.WaitGroup.Wait": lambda: wg.wait_async(),
+        "semacquire": lambda: sem.acquire_async(),
+        "chan send": lambda: Chan().send_async(1, timeout=60),
+    }
+    mine = {}
+
+    def states():
+        return {g.id: g for g in runtime.goroutines() if g.id in mine}
+
+    async def main():
+        for reason, wait in waits.items():
+
+            async def waiter(wait=wait):
+                await wait()
+
+            line = sys._getframe().f_lineno + 1
+            go(waiter)
+            here = f"{__file__}:{line}"
+            (gid,) = {g.id for g in runtime.goroutines() if g.created_by == here} - set(mine)
+            mine[gid] = reason
+        with trio.fail_after(10):
+            while {g.state for g in states().values()} != set(waits):
+                await trio.sleep(0.001)
+        for gid, g in states().items():
+            assert g.state == mine[gid] and g.kind == "coroutine"
+            assert g.waiting_for is not None and 0 <= g.waiting_for < 60
+        # Woken by a thread while this task keeps the run busy: runnable.
+        (receiver,) = [gid for gid, reason in mine.items() if reason == "chan receive"]
+        (selecter,) = [gid for gid, reason in mine.items() if reason == "select"]
+        t = threading.Thread(target=lambda: (ch.send(1), ch.send(2)))
+        t.start()
+        t.join(10)
+        assert not t.is_alive()
+        now = states()
+        assert now[receiver].state == now[selecter].state == "runnable"
+        assert now[receiver].waiting_for is None
+        mu.unlock()
+        wg.done()
+        sem.release()
+        with trio.fail_after(10):
+            while len(states()) > 1:  # only the sender with a timeout is left
+                await trio.sleep(0.001)
+        (last,) = states().values()
+        assert last.state == "chan send"
+
+    trio.run(main)  # the run's end cancels the last one
+    assert not [g for g in runtime.goroutines() if g.id in mine]

@@ -38,6 +38,7 @@ __all__ += [
     "_activity",
     "_call_site",
     "_forget",
+    "_queued_jobs",
     "_record",
     "_set_tracking",
     "_spawn",
@@ -85,7 +86,11 @@ class Awaitable(Generic[_R]):
     def _timeout_error(self) -> TimeoutError: ...
     @property
     def _wait_state(self) -> tuple[str, float, bool, bool] | None:
-        """(reason, seconds waited, has a timeout, pending) while suspended on this operation."""
+        """(reason, seconds waited, has a timeout, pending) while an asyncio task is suspended on
+        this operation."""
+    @property
+    def _wait_reason(self) -> str:
+        """Go's wait reason of this operation ("chan receive"...)."""
 
 @final
 class Chan(Generic[_T]):
@@ -428,6 +433,9 @@ def _next_job(finished: bool) -> Any: ...
 def _idle_workers() -> int: ...
 def _thread_goroutines() -> int:
     """Thread goroutines queued or running."""
+
+def _queued_jobs() -> list[tuple[Any, tuple[Any, ...], dict[str, Any], int, Any, int]]:
+    """The jobs (fn, args, kwargs, id, code, lasti) queued for a pool thread, oldest first."""
 
 def _wait_states() -> dict[int, tuple[str, float, bool, bool]]:
     """Every thread in a gocurrent wait: ident -> (reason, seconds, has a timeout, pending)."""

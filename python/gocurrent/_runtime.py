@@ -13,10 +13,12 @@ an id and the caller's code and instruction (``f_code``, ``f_lasti``; the
 line is worked out from them when asked): a thread goroutine's job tuple carries
 them (``(fn, args, kwargs, id, code, lasti)``) and the worker keeps the job
 it runs in its local ``g`` (which ``gocurrent.runtime`` reads from the
-worker's frame); Rust counts the jobs. A coroutine goroutine's id is the
-value of its task in ``_tasks``; Rust keeps its call site until it ends
-(``_native._record``/``_forget``: no tuple alive per goroutine, which would
-make the garbage collector run more often).
+worker's frame); Rust counts the jobs and lists those still queued
+(``_native._queued_jobs``). A coroutine goroutine's id is the value of its
+task in ``_tasks`` (asyncio) or ``trio_tasks`` (trio, with the thread of its
+run); Rust keeps its call site until it ends (``_native._record``/``_forget``:
+no tuple alive per asyncio goroutine, which would make the garbage collector
+run more often).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ _background_ident: int | None = None
 _tasks: dict[asyncio.Task[Any], int] = {}
 # The ids of coroutine goroutines handed to the background loop, not yet tasks.
 _starting: set[int] = set()
+# Coroutine goroutines of trio runs (system tasks, see _trio.spawn): each
+# task with its goroutine id and the thread of its run, until it finishes.
+trio_tasks: dict[Any, tuple[int, int]] = {}
 # Threads of the pool (goroutine threads, running a job or idle).
 worker_idents: set[int] = set()
 # The pytest plugin's tracker (gocurrent.testing), when it is enabled.
@@ -180,15 +185,19 @@ def background_loop() -> asyncio.AbstractEventLoop:
         return _background_loop
 
 
-def _in_trio_task() -> bool:
+def current_trio_task() -> Any:
+    """The trio task calling, or None outside a trio task."""
     trio = sys.modules.get("trio")  # never imported by gocurrent itself
     if trio is None:
-        return False
+        return None
     try:
-        trio.lowlevel.current_task()
+        return trio.lowlevel.current_task()
     except RuntimeError:
-        return False
-    return True
+        return None
+
+
+def _in_trio_task() -> bool:
+    return current_trio_task() is not None
 
 
 def is_cancellation(exc: BaseException) -> bool:
@@ -202,15 +211,14 @@ def is_cancellation(exc: BaseException) -> bool:
 def spawn_coroutine(coro: Coroutine[Any, Any, Any], gid: int, background: bool = False) -> None:
     """Runs coro as the coroutine goroutine ``gid`` (from ``_record``, called
     where ``go`` was called) as a task: on this thread's running asyncio
-    loop, else as a system task of this thread's trio run (not counted by
-    gocurrent.runtime), else (or if ``background``) on the runtime's
-    background loop."""
+    loop, else as a system task of this thread's trio run, else (or if
+    ``background``) on the runtime's background loop. Every kind is a
+    goroutine of gocurrent.runtime until it finishes."""
     loop = None if background else asyncio._get_running_loop()  # None where it raises
     if loop is None and not background and _in_trio_task():
         from . import _trio
 
-        _forget(gid)
-        _trio.spawn(coro)
+        _trio.spawn(coro, gid)
         return
     if loop is None:
         loop = background_loop()
@@ -286,6 +294,7 @@ def _after_fork_in_child() -> None:
     _lock = threading.Lock()
     _tasks.clear()
     _starting.clear()
+    trio_tasks.clear()
     worker_idents.clear()
     ident = threading.main_thread().ident
     _native._after_fork_in_child(ident if ident is not None else 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
+from time import monotonic
 from typing import Any
 
 import trio
@@ -24,6 +25,7 @@ def waker() -> Callable[[], None]:
     reschedule = trio.lowlevel.reschedule
 
     def wake() -> None:
+        task.custom_sleep_data = None  # woken (see wait): runnable, for gocurrent.runtime
         try:
             if threading.get_ident() == thread:
                 reschedule(task)
@@ -46,6 +48,10 @@ async def wait(ref: weakref.ref[Any], timeout: float | None) -> Any:
     holds it weakly (see src/py/trio.rs); it is alive whenever this runs,
     except while an awaitable dropped during its wait is finalized, when
     the awaitable has withdrawn itself.
+
+    While it waits, the task's ``custom_sleep_data`` is ``(when the wait
+    began, has a timeout)`` for gocurrent.runtime (the wait's state); trio
+    resets it to None when it reschedules the task, and so does the wake.
     """
 
     def abort(_raise_cancel: Any) -> trio.lowlevel.Abort:
@@ -55,10 +61,13 @@ async def wait(ref: weakref.ref[Any], timeout: float | None) -> Any:
         return trio.lowlevel.Abort.FAILED
 
     try:
+        task = trio.lowlevel.current_task()
         if timeout is None:
+            task.custom_sleep_data = (monotonic(), False)
             await trio.lowlevel.wait_task_rescheduled(abort)
         else:
             with trio.move_on_after(timeout) as scope:
+                task.custom_sleep_data = (monotonic(), True)
                 await trio.lowlevel.wait_task_rescheduled(abort)
             if scope.cancelled_caught:
                 raise _alive(ref)._timeout_error()
@@ -76,15 +85,25 @@ def _alive(ref: weakref.ref[Any]) -> Any:
     return aw
 
 
-async def _goroutine(coro: Coroutine[Any, Any, Any]) -> None:
+async def _goroutine(coro: Coroutine[Any, Any, Any], gid: int) -> None:
     try:
         await coro
     except trio.Cancelled:
         pass  # the run ends: goroutines never keep it alive
     except BaseException as exc:
-        _runtime.report(exc)
+        _runtime.report(exc, gid)
+    finally:
+        _runtime.trio_tasks.pop(trio.lowlevel.current_task(), None)
+        _runtime._forget(gid)
+        _runtime.tracked_finish(gid)
 
 
-def spawn(coro: Coroutine[Any, Any, Any]) -> None:
-    """Runs coro as a system task of the current trio run."""
-    trio.lowlevel.spawn_system_task(_goroutine, coro, name=getattr(coro, "__qualname__", None))
+def spawn(coro: Coroutine[Any, Any, Any], gid: int) -> None:
+    """Runs coro as a system task of the current trio run: the coroutine
+    goroutine ``gid`` (see ``_native._record``), listed in
+    ``_runtime.trio_tasks`` until it finishes."""
+    task = trio.lowlevel.spawn_system_task(
+        _goroutine, coro, gid, name=getattr(coro, "__qualname__", None)
+    )
+    # The task cannot run before this: it is scheduled on this very thread.
+    _runtime.trio_tasks[task] = (gid, threading.get_ident())

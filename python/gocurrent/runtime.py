@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import signal
 import sys
 import threading
+import time
 import traceback
 import types
 from collections.abc import Iterator
@@ -35,8 +37,10 @@ __all__ = [
     "stack",
 ]
 
-_RUNTIME_FILES = frozenset({_runtime.__file__, __file__})
-_PACKAGE_DIR = _runtime.__file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
+_PACKAGE_DIR = os.path.dirname(_runtime.__file__)
+# gocurrent's own frames below a goroutine's (_trio.py is not imported here:
+# gocurrent never imports trio itself).
+_RUNTIME_FILES = frozenset({_runtime.__file__, __file__, os.path.join(_PACKAGE_DIR, "_trio.py")})
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,9 @@ class Goroutine:
     state: str
     """Go's wait reason (``"chan receive"``, ``"sync.Mutex.Lock"``...) while
     it waits in a gocurrent call; ``"running"`` otherwise (``time.sleep``
-    and I/O included); ``"runnable"`` before it first runs."""
+    and I/O included); ``"runnable"`` before it first runs (a thread
+    goroutine still queued for a pool thread too), and once woken from a
+    wait until it runs again."""
     waiting_for: float | None
     """Seconds spent in the current wait so far, or None."""
     created_by: str
@@ -76,14 +82,20 @@ def num_goroutine() -> int:
     """The number of goroutines that exist now (Go's
     ``runtime.NumGoroutine``, without the main one): started by ``go``,
     ``wg.go``, errgroups or ``after_func`` (once its function runs) and not
-    finished, thread and coroutine goroutines alike. Never blocks."""
-    return _native._thread_goroutines() + len(_runtime._tasks) + len(_runtime._starting)
+    finished, thread and coroutine goroutines alike (asyncio or trio).
+    Never blocks."""
+    return (
+        _native._thread_goroutines()
+        + len(_runtime._tasks)
+        + len(_runtime._starting)
+        + len(_runtime.trio_tasks)
+    )
 
 
 def goroutines() -> list[Goroutine]:
-    """A snapshot of the goroutines ``num_goroutine()`` counts (the main
-    thread is not listed; a thread goroutine still queued for a pool thread
-    is counted but not listed), ordered by id. Never blocks."""
+    """A snapshot of the goroutines ``num_goroutine()`` counts, ordered by
+    id (the main thread is not listed; a thread goroutine still queued for
+    a pool thread is ``"runnable"``, with an empty stack). Never blocks."""
     return [e.g for e in _entries(include_main=False)]
 
 
@@ -199,6 +211,25 @@ def _coroutine_chain(coro: Any) -> tuple[list[types.FrameType], Any]:
     return frames, last
 
 
+def _job_entry(
+    job: Any, state: str, waiting_for: float | None, frames: list[types.FrameType], asleep: bool
+) -> _Entry:
+    """The entry of a thread goroutine from its job ``(fn, args, kwargs,
+    id, code, lasti)``: named after the user's function (inside wg.go's and
+    errgroup's wrappers)."""
+    fn, args, _kwargs, gid, code, lasti = job
+    if fn is _runtime._wg_thread or getattr(fn, "__func__", None) is _group_run():
+        fn = args[1]  # wg.go's and errgroup's wrappers: the user's function
+    created_by, creator = _created(code, lasti)
+    g = Goroutine(gid, "thread", state, waiting_for, created_by, _func_name(fn), _summary(frames))
+    return _Entry(g, frames, creator, asleep)
+
+
+def _queued_entries(queued: list[Any]) -> list[_Entry]:
+    """The thread goroutines of ``queued``, jobs no pool thread has taken."""
+    return [_job_entry(job, "runnable", None, [], False) for job in queued]
+
+
 def _thread_entries(
     current: dict[int, types.FrameType], waits: dict[int, tuple[str, float, bool, bool]]
 ) -> list[_Entry]:
@@ -210,17 +241,15 @@ def _thread_entries(
         f = frames[-1].f_back if frames else top
         if f is None or f.f_code is not worker_code:
             continue
-        job = f.f_locals.get("g")
+        local = f.f_locals
+        job = local.get("g")
         if job is None:
-            continue  # idle
-        fn, args, _kwargs, gid, code, lasti = job
-        if fn is _runtime._wg_thread or getattr(fn, "__func__", None) is _group_run():
-            fn = args[1]  # wg.go's and errgroup's wrappers: the user's function
+            job = local.get("job")  # taken (from the backlog), not started yet
+            if job is not None:
+                entries.append(_job_entry(job, "runnable", None, [], False))
+            continue  # else idle
         state, waiting_for, asleep = _state(waits.get(ident))
-        user = _user_frames(iter(frames))
-        created_by, creator = _created(code, lasti)
-        g = Goroutine(gid, "thread", state, waiting_for, created_by, _func_name(fn), _summary(user))
-        entries.append(_Entry(g, user, creator, asleep))
+        entries.append(_job_entry(job, state, waiting_for, _user_frames(iter(frames)), asleep))
     return entries
 
 
@@ -231,10 +260,16 @@ def _group_run() -> Any:
 
 
 def _user_coroutine(coro: Any) -> Any:
-    """The user's coroutine, inside wg.go's and errgroup's wrappers."""
-    frame = getattr(coro, "cr_frame", None)
-    if frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        return frame.f_locals.get("coro", coro)
+    """The user's coroutine, inside gocurrent's wrappers (trio's goroutine
+    task, wg.go's, errgroup's, singleflight's: each holds it as ``coro``)."""
+    for _ in range(10):  # wrappers nest a few deep at most
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None or not frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            break
+        inner = frame.f_locals.get("coro")
+        if inner is None:
+            break
+        coro = inner
     return coro
 
 
@@ -245,34 +280,64 @@ def _loop_thread(task: asyncio.Task[Any]) -> int | None:
     return getattr(loop, "_thread_id", None)
 
 
+def _trio_wait_state(aw: Any, task: Any) -> tuple[str, float, bool, bool]:
+    """The wait state of a trio ``task`` suspended on the awaitable ``aw``,
+    as ``Awaitable._wait_state`` gives an asyncio task's: the wait is
+    described on the task (see ``gocurrent._trio.wait``)."""
+    wait = task.custom_sleep_data
+    if type(wait) is tuple and len(wait) == 2:
+        since, has_timeout = wait
+        return aw._wait_reason, max(0.0, time.monotonic() - since), has_timeout, True
+    return aw._wait_reason, 0.0, False, False  # woken, not running yet
+
+
+def _coroutine_entry(
+    gid: int,
+    coro: Any,
+    thread: int | None,
+    waits: dict[int, tuple[str, float, bool, bool]],
+    trio_task: Any = None,
+) -> _Entry:
+    """The entry of a coroutine goroutine running ``coro`` (its task's
+    coroutine) on an event loop of the thread ``thread``, or in the trio
+    task ``trio_task`` of a run on that thread."""
+    created_by, creator = _created(*_native._call_site(gid))
+    chain, last = _coroutine_chain(coro)
+    user = list(reversed(_user_frames(iter(chain))))
+    name = _func_name(_user_coroutine(coro))
+    if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+        state, waiting_for, asleep = "runnable", None, False
+    elif isinstance(last, _native.Awaitable):
+        wait = last._wait_state if trio_task is None else _trio_wait_state(last, trio_task)
+        state, waiting_for, asleep = _state(wait)
+    else:
+        state, waiting_for, asleep = "running", None, False
+    # A coroutine of a loop whose thread is asleep is asleep too.
+    loop_wait = waits.get(thread or 0)
+    if not asleep and loop_wait is not None and _state(loop_wait)[2]:
+        asleep = True
+    g = Goroutine(gid, "coroutine", state, waiting_for, created_by, name, _summary(user))
+    return _Entry(g, user, creator, asleep)
+
+
+def _starting_entries() -> list[_Entry]:
+    """The coroutine goroutines handed to the background loop, not yet tasks."""
+    entries = []
+    for gid in list(_runtime._starting):
+        created_by, creator = _created(*_native._call_site(gid))
+        g = Goroutine(gid, "coroutine", "runnable", None, created_by, "", _summary([]))
+        entries.append(_Entry(g, [], creator, False))
+    return entries
+
+
 def _coroutine_entries(waits: dict[int, tuple[str, float, bool, bool]]) -> list[_Entry]:
     entries = []
-    records: list[tuple[Any, int]] = list(_runtime._tasks.items())
-    records += [(None, gid) for gid in list(_runtime._starting)]
-    for task, gid in records:
-        created_by, creator = _created(*_native._call_site(gid))
-        if task is None:
-            g = Goroutine(gid, "coroutine", "runnable", None, created_by, "", _summary([]))
-            entries.append(_Entry(g, [], creator, False))
-            continue
-        coro = task.get_coro()
-        chain, last = _coroutine_chain(coro)
-        user = _user_frames(iter(chain))
-        name = _func_name(_user_coroutine(coro))
-        if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
-            state, waiting_for, asleep = "runnable", None, False
-        elif isinstance(last, _native.Awaitable):
-            state, waiting_for, asleep = _state(last._wait_state)
-        else:
-            state, waiting_for, asleep = "running", None, False
-        # A coroutine of a loop whose thread is asleep is asleep too.
-        loop_wait = waits.get(_loop_thread(task) or 0)
-        if not asleep and loop_wait is not None and _state(loop_wait)[2]:
-            asleep = True
-        g = Goroutine(
-            gid, "coroutine", state, waiting_for, created_by, name, _summary(list(reversed(user)))
-        )
-        entries.append(_Entry(g, list(reversed(user)), creator, asleep))
+    for task, gid in list(_runtime._tasks.items()):
+        coro, thread = task.get_coro(), _loop_thread(task)
+        entries.append(_coroutine_entry(gid, coro, thread, waits))
+    for trio_task, (gid, thread) in list(_runtime.trio_tasks.items()):
+        # A trio goroutine runs on the thread of the run that started it.
+        entries.append(_coroutine_entry(gid, trio_task.coro, thread, waits, trio_task))
     return entries
 
 
@@ -289,9 +354,15 @@ def _main_entry(
 
 
 def _entries(include_main: bool) -> list[_Entry]:
+    # Those not started yet first: one that starts meanwhile is then also
+    # seen started, and listed once, as such.
+    starting = _starting_entries()
+    queued = _native._queued_jobs()
     current = sys._current_frames()
     waits = _native._wait_states()
-    entries = _thread_entries(current, waits) + _coroutine_entries(waits)
+    started = _thread_entries(current, waits) + _coroutine_entries(waits)
+    ids = {e.g.id for e in started}
+    entries = started + [e for e in _queued_entries(queued) + starting if e.g.id not in ids]
     entries.sort(key=lambda e: e.g.id)
     if include_main:
         main = _main_entry(current, waits)
@@ -337,7 +408,8 @@ _ASYNC_TWIN = {
 
 def _harmless_handler(signum: int, handler: Any) -> bool:
     """True for a signal handler that can never wake a goroutine: none, the
-    default SIGINT one, asyncio's SIGINT handler, our own dump."""
+    default SIGINT one, asyncio's and trio's SIGINT handlers (each raises
+    KeyboardInterrupt, or has the run raise it), our own dump."""
     if not callable(handler) or handler is _dump:
         return True
     if signum == signal.SIGINT:
@@ -346,6 +418,11 @@ def _harmless_handler(signum: int, handler: Any) -> bool:
         func = getattr(handler, "func", None)  # asyncio.Runner's partial
         if getattr(func, "__qualname__", "") == "Runner._on_sigint":
             return True
+        if (
+            getattr(handler, "__module__", "") == "trio._core._ki"
+            and getattr(handler, "__qualname__", "") == "KIManager.install.<locals>.handler"
+        ):
+            return True  # trio.run's
     return False
 
 
@@ -384,11 +461,11 @@ def _deadlock_message(reason: str) -> str | None:
     entries = _entries(include_main=True)
     threads = sum(1 for e in entries if e.g.kind == "thread") - 1
     if threads != _native._thread_goroutines():
-        return None  # a thread goroutine is queued, starting or ending
+        return None  # a thread goroutine is on its way to or from a pool thread
     if not all(e.asleep for e in entries):
         return None
     message = "all goroutines are asleep - deadlock!\n\n"
-    if asyncio._get_running_loop() is not None:
+    if asyncio._get_running_loop() is not None or _runtime._in_trio_task():
         twin = _ASYNC_TWIN.get(reason, "*_async")
         call = "select_async(...)" if twin == "select_async" else f"x.{twin}()"
         message += (

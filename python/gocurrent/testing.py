@@ -75,6 +75,10 @@ class _Tracker:
             gid = _runtime._tasks.get(asyncio.current_task(loop))  # type: ignore[arg-type]
             if gid is not None:
                 return gid
+        elif _runtime.trio_tasks:  # a trio goroutine, perhaps
+            trio_rec = _runtime.trio_tasks.get(_runtime.current_trio_task())
+            if trio_rec is not None:
+                return trio_rec[0]
         return self._thread_gid.get(threading.get_ident())
 
     # Called by gocurrent._runtime:
@@ -214,7 +218,7 @@ def _busy_goroutines_of_tests() -> bool:
     a gocurrent wait without timeout): it may still raise."""
     owned = set(_tracker.owner) if _tracker is not None else set()
     asleep = {e.g.id for e in runtime._entries(include_main=False) if e.asleep}
-    # Not listed: queued for a pool thread, or about to end.
+    # Not listed: about to end.
     return bool(owned - asleep)
 
 

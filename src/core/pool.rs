@@ -24,9 +24,14 @@
 //! GIL convoy), goroutines blocked on channels are replaced at once, and
 //! goroutines blocked anywhere else within about a millisecond.
 //!
-//! crossbeam-channel carries the jobs; only the accounting is ours.
+//! crossbeam-channel carries the jobs handed to idle workers (they wait
+//! on it); the backlog is a mutex'd deque, which workers only ever
+//! try-take from, so that `gocurrent.runtime` can list the jobs waiting
+//! in it ([`JobQueue::queued`]); only the accounting is ours.
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
@@ -43,8 +48,10 @@ pub enum Submitted {
 pub struct JobQueue<J> {
     /// Jobs handed to reserved idle workers.
     direct: (Sender<J>, Receiver<J>),
-    /// Jobs that found no idle worker.
-    backlog: (Sender<J>, Receiver<J>),
+    /// Jobs that found no idle worker, oldest first.
+    backlog: Mutex<VecDeque<J>>,
+    /// The backlog's length (updated under its lock, read without it).
+    queued: AtomicUsize,
     /// Idle workers not yet reserved by a submitted job.
     idle: AtomicUsize,
     /// New workers asked for that have not arrived yet (at most `procs`).
@@ -70,7 +77,8 @@ impl<J> JobQueue<J> {
     pub fn new(procs: usize) -> Self {
         JobQueue {
             direct: unbounded(),
-            backlog: unbounded(),
+            backlog: Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
             starting: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
@@ -84,6 +92,29 @@ impl<J> JobQueue<J> {
         n.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 
+    /// Queues a job in the backlog.
+    fn push(&self, job: J) {
+        let mut backlog = self.backlog.lock();
+        backlog.push_back(job);
+        self.queued.store(backlog.len(), SeqCst);
+    }
+
+    /// Takes the oldest backlog job, if any, without waiting (workers never
+    /// wait on the backlog: an empty one is seen without the lock).
+    fn try_take(&self) -> Option<J> {
+        if self.queued.load(SeqCst) == 0 {
+            return None;
+        }
+        let mut backlog = self.backlog.lock();
+        let job = backlog.pop_front();
+        self.queued.store(backlog.len(), SeqCst);
+        job
+    }
+
+    fn backlog_empty(&self) -> bool {
+        self.queued.load(SeqCst) == 0
+    }
+
     fn runnable(&self) -> usize {
         self.running
             .load(SeqCst)
@@ -95,7 +126,7 @@ impl<J> JobQueue<J> {
     /// when a P is idle and no M is spinning), or, when the backlog
     /// `stalled`, none is starting.
     fn claim_start(&self, stalled: bool) -> bool {
-        !self.backlog.1.is_empty()
+        !self.backlog_empty()
             && self
                 .starting
                 .fetch_update(SeqCst, SeqCst, |n| {
@@ -117,7 +148,7 @@ impl<J> JobQueue<J> {
             let _ = self.direct.0.send(job);
             return Submitted::ToIdleWorker;
         }
-        let _ = self.backlog.0.send(job);
+        self.push(job);
         Submitted::Queued {
             start_worker: self.claim_start(false),
         }
@@ -127,7 +158,7 @@ impl<J> JobQueue<J> {
     /// if there is one, and whether yet another worker should start.
     pub fn arrive(&self) -> (Option<J>, bool) {
         Self::take_one(&self.starting);
-        let job = self.backlog.1.try_recv().ok();
+        let job = self.try_take();
         if job.is_some() {
             self.took_from_backlog();
         }
@@ -143,14 +174,14 @@ impl<J> JobQueue<J> {
             self.running.fetch_sub(1, SeqCst);
         }
         loop {
-            if let Ok(job) = self.backlog.1.try_recv() {
+            if let Some(job) = self.try_take() {
                 self.took_from_backlog();
                 return Some(job);
             }
             self.idle.fetch_add(1, SeqCst);
             // A job may have entered the backlog just before we became idle:
             // take it back unless a submitter reserved us meanwhile.
-            if !self.backlog.1.is_empty() && Self::take_one(&self.idle) {
+            if !self.backlog_empty() && Self::take_one(&self.idle) {
                 continue;
             }
             loop {
@@ -203,13 +234,19 @@ impl<J> JobQueue<J> {
 
     /// True when jobs wait for a worker.
     pub fn backlogged(&self) -> bool {
-        !self.backlog.1.is_empty()
+        !self.backlog_empty()
+    }
+
+    /// `f` of each job waiting in the backlog, oldest first: a snapshot
+    /// (taken under the backlog's lock, which `f` must not block in).
+    pub fn queued<R>(&self, f: impl FnMut(&J) -> R) -> Vec<R> {
+        self.backlog.lock().iter().map(f).collect()
     }
 
     /// Jobs submitted and not finished: waiting for a worker, or held by
     /// one (Go's count of goroutines).
     pub fn jobs(&self) -> usize {
-        self.running.load(SeqCst) + self.backlog.1.len() + self.direct.1.len()
+        self.running.load(SeqCst) + self.queued.load(SeqCst) + self.direct.1.len()
     }
 
     /// Idle workers not reserved (for tests and statistics).
@@ -285,6 +322,80 @@ mod tests {
         assert_eq!(q.arrive(), (Some(2), false));
         // Nothing waits: nothing to start.
         assert!(!q.monitor(&mut last));
+    }
+
+    #[test]
+    fn the_backlog_is_listed_oldest_first() {
+        let q: JobQueue<u32> = JobQueue::new(1);
+        assert!(q.queued(|j| *j).is_empty());
+        assert_eq!(q.submit(1), Submitted::Queued { start_worker: true });
+        for j in 2..=3 {
+            assert_eq!(
+                q.submit(j),
+                Submitted::Queued {
+                    start_worker: false
+                }
+            );
+        }
+        assert_eq!(q.queued(|j| *j), vec![1, 2, 3]);
+        assert_eq!(q.jobs(), 3);
+        // A job taken leaves the listing and is counted as running.
+        assert_eq!(q.arrive(), (Some(1), false));
+        assert_eq!(q.queued(|j| *j), vec![2, 3]);
+        assert_eq!(q.jobs(), 3);
+        assert_eq!(q.next(true, Duration::from_millis(1)), Some(2));
+        assert_eq!(q.next(true, Duration::from_millis(1)), Some(3));
+        assert!(q.queued(|j| *j).is_empty() && !q.backlogged());
+        assert_eq!(q.jobs(), 1);
+        // A job handed to a reserved idle worker is never in the backlog.
+        q.idle.store(1, SeqCst);
+        assert_eq!(q.submit(4), Submitted::ToIdleWorker);
+        assert!(q.queued(|j| *j).is_empty());
+        assert_eq!(q.jobs(), 2);
+    }
+
+    #[test]
+    fn snapshots_while_workers_drain_list_each_job_once_in_order() {
+        const JOBS: u32 = 20_000;
+        let q: Arc<JobQueue<u32>> = Arc::new(JobQueue::new(2));
+        let done = Arc::new(AtomicUsize::new(0));
+        let taken: Vec<_> = (0..2)
+            .map(|_| {
+                let (q, done) = (q.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut got = vec![];
+                    // A worker that idles out comes back until every job ran.
+                    while done.load(SeqCst) < JOBS as usize {
+                        let mut finished = false;
+                        while let Some(j) = q.next(finished, Duration::from_millis(20)) {
+                            got.push(j);
+                            done.fetch_add(1, SeqCst);
+                            finished = true;
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        let submitter = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                for j in 0..JOBS {
+                    q.submit(j);
+                }
+            })
+        };
+        let mut snapshots = 0;
+        while !submitter.is_finished() || q.backlogged() {
+            let listed = q.queued(|j| *j);
+            assert!(listed.windows(2).all(|w| w[0] < w[1]), "{listed:?}");
+            snapshots += 1;
+        }
+        submitter.join().unwrap();
+        let mut all: Vec<u32> = taken.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..JOBS).collect::<Vec<_>>());
+        assert!(snapshots > 0);
     }
 
     #[test]

@@ -456,6 +456,14 @@ impl Awaitable {
         }
     }
 
+    /// For `gocurrent.runtime`: Go's wait reason of the operation
+    /// (`"chan receive"`...), whatever its state (a trio task's wait keeps
+    /// the rest on the task: see `gocurrent._trio.wait`).
+    #[getter]
+    fn _wait_reason(&self) -> &'static str {
+        self.op.wait_reason()
+    }
+
     /// The `timeout=` expired: withdraw, and fail the future if that won.
     fn _expire(&self, py: Python<'_>) -> PyResult<()> {
         let fut = match &mut *self.state.lock() {

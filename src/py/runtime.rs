@@ -447,6 +447,14 @@ pub fn _thread_goroutines() -> usize {
     POOL.read().jobs()
 }
 
+/// The jobs `(fn, args, kwargs, id, code, lasti)` of the thread goroutines
+/// queued for a pool thread (none has taken them yet), oldest first, for
+/// `gocurrent.runtime.goroutines()`.
+#[pyfunction]
+pub fn _queued_jobs(py: Python<'_>) -> Vec<Py<PyAny>> {
+    queue().queued(|job| job.clone_ref(py))
+}
+
 /// Every thread in a gocurrent wait: `{ident: (reason, seconds, has
 /// timeout, pending)}` (pending: not woken yet).
 #[pyfunction]
