@@ -4,6 +4,7 @@
 //! had completed (see src/py/awaitable.rs). src/py/trio.rs is the trio
 //! driver's counterpart.
 
+use super::call;
 use crate::blocking;
 use crate::core::waiter::Wake;
 use pyo3::intern;
@@ -32,10 +33,13 @@ pub(super) fn asyncio_attr<'py>(
 /// timed out) refuses with InvalidStateError, which the waker ignores: one
 /// call instead of asking `done()` first on every wake.
 fn resolve_future(args: &Bound<'_, PyTuple>) -> PyResult<()> {
-    let py = args.py();
-    args.get_item(0)?
-        .call_method1(intern!(py, "set_result"), (py.None(),))?;
-    Ok(())
+    set_none_result(&args.get_item(0)?)
+}
+
+/// `fut.set_result(None)`.
+fn set_none_result(fut: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = fut.py();
+    call::method1(fut, intern!(py, "set_result"), &py.None().into_bound(py)).map(drop)
 }
 
 fn resolve_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
@@ -54,20 +58,19 @@ pub(super) fn future_and_wake<'py>(
     py: Python<'py>,
     event_loop: Bound<'py, PyAny>,
 ) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)> {
-    let fut = event_loop
-        .call_method0(intern!(py, "create_future"))?
-        .unbind();
+    let fut = call::method0(&event_loop, intern!(py, "create_future"))?.unbind();
     resolve_fn(py)?;
     let loop_thread: ThreadId = std::thread::current().id();
     let (l, f) = (event_loop.clone().unbind(), fut.clone_ref(py));
     let wake = Wake::Callback(Box::new(move || {
         blocking::attach_if_alive(|py| {
-            let Ok(resolve) = resolve_fn(py) else { return };
             let res = if std::thread::current().id() == loop_thread {
-                resolve.call1((&f,)).map(drop)
+                set_none_result(f.bind(py))
             } else {
-                l.call_method1(py, intern!(py, "call_soon_threadsafe"), (resolve, &f))
-                    .map(drop)
+                resolve_fn(py).and_then(|resolve| {
+                    let name = intern!(py, "call_soon_threadsafe");
+                    call::method2(l.bind(py), name, resolve, f.bind(py)).map(drop)
+                })
             };
             // The loop may be closed: nobody awaits the future any more.
             drop(res);

@@ -27,6 +27,7 @@
 use super::asyncio::{
     CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, future_and_wake, schedule_redelivery,
 };
+use super::call;
 use super::trio;
 use crate::wait::{Driven, DynOp, Timeout, Value, WaitOp};
 use crate::waitstate::{self, Since};
@@ -344,7 +345,7 @@ impl Awaitable {
         // Resumed: the future is done (its `result()` raises if it failed or
         // was cancelled, or, if a caller other than a task resumed us early,
         // that it is not done yet).
-        let resumed = fut.call_method0(py, intern!(py, "result"));
+        let resumed = call::method0(fut.bind(py), intern!(py, "result"));
         this.finish_state(py);
         if let Err(e) = resumed {
             this.give_up();

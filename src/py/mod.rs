@@ -6,6 +6,7 @@
 pub mod asyncio;
 pub mod atomic;
 pub mod awaitable;
+pub mod call;
 pub mod chan;
 pub mod context;
 pub mod errors;

@@ -4,6 +4,7 @@
 //! without the GIL; the loop they run is Python (`gocurrent._runtime`),
 //! so tracebacks, profilers and `threading` see Python goroutines.
 
+use super::call;
 use crate::blocking;
 use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::{Mutex, RwLock};
@@ -312,10 +313,10 @@ pub fn _start_task<'py>(
     id: u64,
 ) -> PyResult<()> {
     static DONE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let task = loop_.call_method1(intern!(py, "create_task"), (coro,))?;
+    let task = call::method1(&loop_, intern!(py, "create_task"), &coro)?;
     tasks(py)?.set_item(&task, id)?;
     let done = DONE.import(py, "gocurrent._native", "_task_done")?;
-    task.call_method1(intern!(py, "add_done_callback"), (done,))?;
+    call::method1(&task, intern!(py, "add_done_callback"), done)?;
     Ok(())
 }
 
@@ -335,8 +336,8 @@ pub fn _task_done<'py>(py: Python<'py>, task: Bound<'py, PyAny>) -> PyResult<()>
         }
         None => None,
     };
-    if !task.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
-        let exc = task.call_method0(intern!(py, "exception"))?;
+    if !call::method0(&task, intern!(py, "cancelled"))?.is_truthy()? {
+        let exc = call::method0(&task, intern!(py, "exception"))?;
         if !exc.is_none() {
             REPORT
                 .import(py, "gocurrent._runtime", "report")?
