@@ -142,7 +142,8 @@ def test_idle_threads_are_reused():
         print(len(idents), threading.main_thread().ident in idents)
 
         # the same, letting each worker go idle before the next go()
-        existing = {t.ident for t in threading.enumerate()}
+        from gocurrent import _runtime
+        existing = set(_runtime.worker_idents)
         idents2 = set()
         for _ in range(100):
             go(g)
