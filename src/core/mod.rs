@@ -6,6 +6,7 @@ pub mod chan;
 pub mod cond;
 #[cfg(not(loom))]
 pub mod context;
+pub mod idmap;
 pub mod mutex;
 // The pool's queue is built on crossbeam and std atomics, which loom cannot
 // model; it is not part of the loom build.

@@ -4,8 +4,10 @@
 //! without the GIL; the loop they run is Python (`gocurrent._runtime`),
 //! so tracebacks, profilers and `threading` see Python goroutines.
 
+use super::asyncio::{CANCELLED_ERROR, asyncio_attr};
 use super::call;
 use crate::blocking;
+use crate::core::idmap::IdMap;
 use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::{Mutex, RwLock};
 use pyo3::exceptions::PyTypeError;
@@ -16,7 +18,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::thread::Thread;
@@ -164,8 +165,8 @@ fn calling_frame(py: Python<'_>) -> Bound<'_, PyAny> {
 /// task: the garbage collector runs by the count of tracked allocations
 /// alive, and one more tuple per spawn, alive as long as its goroutine,
 /// made `go(coroutine_function)` 8% slower (cachegrind, 20,000 spawns:
-/// 42.2k -> 45.7k instructions each); an int and this map cost it 1%.
-static CALL_SITES: Mutex<BTreeMap<u64, (Py<PyAny>, i64)>> = Mutex::new(BTreeMap::new());
+/// 42.2k -> 45.7k instructions each); see benches/PROFILES.md.
+static CALL_SITES: Mutex<IdMap<(Py<PyAny>, i64)>> = Mutex::new(IdMap::new());
 
 /// A new coroutine goroutine's id, for a `go(...)` called from `frame`
 /// (None: from Rust), whose call site is kept until [`_forget`]; tells
@@ -189,7 +190,7 @@ fn record(frame: &Bound<'_, PyAny>) -> PyResult<u64> {
 #[pyfunction]
 pub fn _forget(id: u64) {
     // Dropped after the lock is released: dropping may run Python code.
-    let site = CALL_SITES.lock().remove(&id);
+    let site = CALL_SITES.lock().remove(id);
     drop(site);
 }
 
@@ -197,7 +198,7 @@ pub fn _forget(id: u64) {
 /// goroutine `id`: `(None, -1)` if it was started from Rust or is gone.
 #[pyfunction]
 pub fn _call_site(py: Python<'_>, id: u64) -> (Option<Py<PyAny>>, i64) {
-    match CALL_SITES.lock().get(&id) {
+    match CALL_SITES.lock().get(id) {
         Some((code, lasti)) => (Some(code.clone_ref(py)), *lasti),
         None => (None, -1),
     }
@@ -326,23 +327,31 @@ pub fn _start_task<'py>(
 pub fn _task_done<'py>(py: Python<'py>, task: Bound<'py, PyAny>) -> PyResult<()> {
     static REPORT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static FINISHED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let tasks = tasks(py)?;
-    let id = match tasks.get_item(&task)? {
-        Some(id) => {
-            tasks.del_item(&task)?;
-            let id: u64 = id.extract()?;
+    let popped = call::method2(
+        tasks(py)?.as_any(),
+        intern!(py, "pop"),
+        &task,
+        &py.None().into_bound(py),
+    )?;
+    let id = match popped.is_none() {
+        true => None,
+        false => {
+            let id: u64 = popped.extract()?;
             _forget(id);
             Some(id)
         }
-        None => None,
     };
-    if !call::method0(&task, intern!(py, "cancelled"))?.is_truthy()? {
-        let exc = call::method0(&task, intern!(py, "exception"))?;
-        if !exc.is_none() {
+    // `exception()` raises CancelledError for a cancelled task: asking
+    // `cancelled()` first would be one more call for every goroutine.
+    match call::method0(&task, intern!(py, "exception")) {
+        Ok(exc) if !exc.is_none() => {
             REPORT
                 .import(py, "gocurrent._runtime", "report")?
                 .call1((exc, id))?;
         }
+        Ok(_) => {}
+        Err(e) if e.is_instance(py, asyncio_attr(py, &CANCELLED_ERROR, "CancelledError")?) => {}
+        Err(e) => return Err(e),
     }
     if let Some(id) = id
         && TRACKING.load(Ordering::Relaxed)
