@@ -4,7 +4,7 @@
 //! without the GIL; the loop they run is Python (`gocurrent._runtime`),
 //! so tracebacks, profilers and `threading` see Python goroutines.
 
-use super::asyncio::{CANCELLED_ERROR, asyncio_attr};
+use super::asyncio::{CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr};
 use super::call;
 use crate::blocking;
 use crate::core::idmap::IdMap;
@@ -247,7 +247,6 @@ pub fn go<'py>(
     static BUILTIN_METHOD: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     static COROUTINE_OF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static SPAWN_COROUTINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     const CO_COROUTINE: u32 = 0x80;
     let frame = calling_frame(py);
     let kind = fn_.get_type();
@@ -282,9 +281,7 @@ pub fn go<'py>(
         }
         Some(coro) => {
             let id = record(&frame)?;
-            let running = GET_RUNNING_LOOP
-                .import(py, "asyncio", "_get_running_loop")?
-                .call0()?;
+            let running = asyncio_attr(py, &GET_RUNNING_LOOP, "_get_running_loop")?.call0()?;
             let started = match running.is_none() {
                 // A trio task's, or the background loop's.
                 true => SPAWN_COROUTINE
