@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gocurrent import Chan, ChanClosedError, go, select, select_async
+from gocurrent import Chan, ChanClosedError, go, runtime, select, select_async
 
 
 class Obj:
@@ -166,6 +166,7 @@ def goroutines(n: int) -> None:
     async def coro(a: Obj) -> None:
         await done.send_async(a)
 
+    base = runtime.num_goroutine()
     old_hook = threading.excepthook
     threading.excepthook = lambda args: None
     try:
@@ -179,6 +180,12 @@ def goroutines(n: int) -> None:
                 go(job, Obj(), b=Obj())
         for _ in range(n):
             done.recv(timeout=30)
+        # A failing goroutine reports its exception after the main thread's
+        # send: the hook stays until every goroutine has ended.
+        deadline = time.monotonic() + 30
+        while runtime.num_goroutine() > base:
+            assert time.monotonic() < deadline, "goroutines did not end"
+            time.sleep(0.001)
     finally:
         threading.excepthook = old_hook
 

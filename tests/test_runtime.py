@@ -5,6 +5,7 @@ child process; the others end their goroutines before returning."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -264,7 +265,7 @@ def test_queued_thread_goroutines_are_listed_once_as_runnable() -> None:
     # interval longer than the test), no new pool thread can take a job:
     # the backlog and the pool are frozen, and must be listed exactly.
     release = threading.Event()
-    n = 20 + 4 * (os.cpu_count() or 1)  # the pool starts up to one thread per CPU at once
+    n = 40 + 4 * (os.cpu_count() or 1)  # the pool starts up to one thread per CPU at once
     wg = WaitGroup()
 
     def settled() -> bool:  # no goroutine starting or ending
@@ -279,6 +280,10 @@ def test_queued_thread_goroutines_are_listed_once_as_runnable() -> None:
     until(settled)
     busy = len(mine())
     interval = sys.getswitchinterval()
+    # No collection in the window either: a finalizer that lets go of the
+    # GIL (closing a file) would let waiting pool threads take jobs.
+    gc.collect()
+    gc.disable()
     sys.setswitchinterval(1000)
     try:
         for _ in range(n):
@@ -289,6 +294,7 @@ def test_queued_thread_goroutines_are_listed_once_as_runnable() -> None:
         queued = [job[3] for job in _native._queued_jobs()]
     finally:
         sys.setswitchinterval(interval)
+        gc.enable()
         release.set()
     wg.wait(timeout=60)
     until(lambda: mine() == [])
