@@ -16,7 +16,7 @@ pub mod rwmutex;
 pub mod sema;
 pub mod shim;
 #[cfg(not(loom))]
-mod spin;
+pub(crate) mod spin;
 #[cfg(not(loom))]
 pub mod timers;
 pub mod waiter;

@@ -249,6 +249,11 @@ impl<J> JobQueue<J> {
         self.running.load(SeqCst) + self.queued.load(SeqCst) + self.direct.1.len()
     }
 
+    /// True while a worker asked for has not arrived yet.
+    pub fn starting(&self) -> bool {
+        self.starting.load(SeqCst) > 0
+    }
+
     /// Idle workers not reserved (for tests and statistics).
     pub fn idle(&self) -> usize {
         self.idle.load(SeqCst)

@@ -442,7 +442,10 @@ pub fn on_block(blocked: Option<&blocking::Blocked>) -> Option<blocking::Detache
     }
     let q = queue();
     if q.block(blocked.is_some()) {
-        return Some(Box::new(move || start_worker(&q)));
+        return Some(Box::new(move || {
+            start_worker(&q);
+            crate::core::spin::yield_to_new_thread(|| q.starting());
+        }));
     }
     None
 }
