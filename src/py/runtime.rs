@@ -324,16 +324,13 @@ pub fn _start_task<'py>(
 pub fn _task_done<'py>(py: Python<'py>, task: Bound<'py, PyAny>) -> PyResult<()> {
     static REPORT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static FINISHED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let popped = call::method2(
-        tasks(py)?.as_any(),
-        intern!(py, "pop"),
-        &task,
-        &py.None().into_bound(py),
-    )?;
-    let id = match popped.is_none() {
-        true => None,
-        false => {
-            let id: u64 = popped.extract()?;
+    // The dict's C functions, not its `pop` method (no method call).
+    let tasks = tasks(py)?;
+    let id = match tasks.get_item(&task)? {
+        None => None,
+        Some(id) => {
+            tasks.del_item(&task)?;
+            let id: u64 = id.extract()?;
             _forget(id);
             Some(id)
         }
