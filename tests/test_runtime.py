@@ -273,19 +273,24 @@ def test_queued_thread_goroutines_are_listed_once_as_runnable() -> None:
         return len(gs) == runtime.num_goroutine() and all(x.state != "runnable" for x in gs)
 
     until(settled)
-    # First the pool's idle threads (other tests leave some) get a goroutine
-    # each: a job handed to an idle thread travels outside the backlog.
-    while _native._idle_workers():
-        wg.go(release.wait, 60)
-    until(settled)
-    busy = len(mine())
     interval = sys.getswitchinterval()
     # No collection in the window either: a finalizer that lets go of the
-    # GIL (closing a file) would let waiting pool threads take jobs.
+    # GIL (closing a file) lets waiting pool threads take jobs (seen: a
+    # collection of objects whose __del__ sleeps made 3 in 30 runs fail).
     gc.collect()
     gc.disable()
     sys.setswitchinterval(1000)
     try:
+        # A thread that began to wait for the GIL under the old interval
+        # still asks for it after that wait: let such waits end first.
+        time.sleep(0.05)
+        # First the pool's idle threads (other tests leave some) get a
+        # goroutine each: a job handed to an idle thread travels outside
+        # the backlog.
+        while _native._idle_workers():
+            wg.go(release.wait, 60)
+        until(settled)
+        busy = len(mine())
         for _ in range(n):
             wg.go(release.wait, 60)
         count = runtime.num_goroutine()
