@@ -202,11 +202,15 @@ pub(crate) fn wait_briefly(ready: impl Fn() -> bool, deadline: Option<Instant>) 
 /// it does not yield: the new thread has a core of its own (the chain was
 /// 10-20% slower with the yields).
 pub(crate) fn yield_to_new_thread(starting: impl Fn() -> bool) {
-    if !machine_busy(clock()) {
-        return;
+    if machine_busy(clock()) {
+        yield_while(starting);
     }
+}
+
+/// Yields up to [`YIELDS`] times while `cond()`.
+fn yield_while(cond: impl Fn() -> bool) {
     for _ in 0..YIELDS {
-        if !starting() {
+        if !cond() {
             return;
         }
         std::thread::yield_now();
@@ -305,5 +309,30 @@ mod tests {
             Some(past)
         ));
         assert!(calls.get() <= 2);
+    }
+
+    #[test]
+    fn the_yields_to_a_new_thread_end_when_it_runs_or_after_yields() {
+        let looks = std::cell::Cell::new(0u32);
+        // A thread that never arrives: YIELDS looks, then the caller sleeps.
+        yield_while(|| {
+            looks.set(looks.get() + 1);
+            true
+        });
+        assert_eq!(looks.get(), YIELDS);
+        // One that runs after three yields: the fourth look sees it.
+        looks.set(0);
+        yield_while(|| {
+            looks.set(looks.get() + 1);
+            looks.get() <= 3
+        });
+        assert_eq!(looks.get(), 4);
+        // Whatever the machine's verdict, never more than YIELDS looks.
+        looks.set(0);
+        yield_to_new_thread(|| {
+            looks.set(looks.get() + 1);
+            true
+        });
+        assert!(looks.get() <= YIELDS);
     }
 }
