@@ -81,13 +81,6 @@ def check_returns_to_baseline(
         before = usage()
         workload(n)
         after = usage()
-        # Background threads (the timer thread) may still hold what the
-        # workload gave back: measure again until it is within bounds, for
-        # up to 10 s, sleeping between (their frees need the GIL).
-        deadline = time.monotonic() + 10
-        while after[0] - before[0] > objects and time.monotonic() < deadline:
-            time.sleep(0.05)
-            after = usage()
     finally:
         if traced:
             tracemalloc.stop()
