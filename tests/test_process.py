@@ -6,6 +6,7 @@ of the exit is measured).
 
 from __future__ import annotations
 
+import signal
 import sys
 import textwrap
 import threading
@@ -442,7 +443,7 @@ print("child status", result.recv(timeout=30), flush=True)
 def test_fork_while_goroutines_are_busy() -> None:
     """Forking while other threads hammer channels: the child never
     deadlocks on a lock a vanished thread held, and gets a working runtime."""
-    r = run_python(
+    code = (
         FORK_CHILD_WORKS
         + """
 shared = [Chan(), Chan(4)]
@@ -475,8 +476,15 @@ for i in range(10):
     statuses.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
     time.sleep(0.005)
 print("statuses", statuses, flush=True)
-""",
+"""
     )
+    r = run_python(code)
+    crashed_at_exit = r.returncode == -signal.SIGSEGV and "statuses" in r.stdout
+    if crashed_at_exit and sys.version_info[:2] == (3, 10):
+        # CPython 3.10's own exit crash with threads busy in Python code
+        # (tests/test_exit.py, the README's "Exit"): the work was done and
+        # checked; the exit runs once more, and a second crash fails.
+        r = run_python(code)
     assert r.returncode == 0, r.stderr
     assert "statuses [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]" in r.stdout, (r.stdout, r.stderr)
     assert r.stdout.count("child ok") == 10
