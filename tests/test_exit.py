@@ -4,14 +4,12 @@ stray output, however many goroutines are blocked (or busy) at that moment."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
-from conftest import run_python, start_python
+from conftest import crashed_at_exit_on_310, run_python, start_python
 
 EXIT_BOUND = 2.0
 
@@ -125,25 +123,11 @@ ENDINGS = {
 }
 
 
-# CPython 3.10's own bug (the README, "Exit"): a thread waiting for the GIL
-# in a pure-Python loop (busy()) when the interpreter exits can crash the
-# process as it ends: take_gil resets its GIL drop request on the
-# interpreter that Py_FinalizeEx has freed (the reset came with
-# gh-96387; 3.11 and later keep the main interpreter in static memory).
-# A core dump shows exactly that, and plain threading daemon threads in
-# the same loop crash too (measured on 2 busy cores: 3 of 493 exits, 6 of
-# 493 with goroutines). So a 3.10 exit that dies of SIGSEGV is run once
-# more (a second crash fails the test); every other version, and every
-# other failure, counts at once.
-CRASH_RETRIES = 1 if sys.version_info[:2] == (3, 10) else 0
-
-
 def run_exit_script(ending: str, scale: int = 1) -> tuple[subprocess.CompletedProcess, float]:
-    for _ in range(CRASH_RETRIES):
+    r, took = run_exit_script_once(ending, scale)
+    if crashed_at_exit_on_310(r.returncode):
         r, took = run_exit_script_once(ending, scale)
-        if r.returncode != -signal.SIGSEGV:
-            return r, took
-    return run_exit_script_once(ending, scale)
+    return r, took
 
 
 def run_exit_script_once(ending: str, scale: int) -> tuple[subprocess.CompletedProcess, float]:

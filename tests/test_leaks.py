@@ -182,10 +182,7 @@ def goroutines(n: int) -> None:
             done.recv(timeout=30)
         # A failing goroutine reports its exception after the main thread's
         # send: the hook stays until every goroutine has ended.
-        deadline = time.monotonic() + 30
-        while runtime.num_goroutine() > base:
-            assert time.monotonic() < deadline, "goroutines did not end"
-            time.sleep(0.001)
+        assert eventually(lambda: runtime.num_goroutine() <= base, 30), "goroutines did not end"
     finally:
         threading.excepthook = old_hook
 
