@@ -255,6 +255,72 @@ def test_coroutine_goroutine_is_a_task_running_concurrently():
     asyncio.run(main())
 
 
+def test_coroutine_goroutine_goes_through_the_loops_task_factory():
+    made = []
+
+    def factory(loop, coro, **kwargs):
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    async def main():
+        asyncio.get_running_loop().set_task_factory(factory)
+        out = Chan(1)
+
+        async def child():
+            out.send(asyncio.current_task())
+
+        go(child)
+        task = await out.recv_async(timeout=10)
+        assert made == [task]
+
+    asyncio.run(main())
+
+
+def test_coroutine_goroutine_goes_through_an_overridden_create_task():
+    made = []
+
+    class Loop(asyncio.SelectorEventLoop):
+        def create_task(self, coro, **kwargs):
+            task = super().create_task(coro, **kwargs)
+            made.append(task)
+            return task
+
+    async def main():
+        out = Chan(1)
+
+        async def child():
+            out.send(asyncio.current_task())
+
+        go(child)
+        task = await out.recv_async(timeout=10)
+        assert made == [asyncio.current_task(), task]  # main's, then the goroutine's
+
+    loop = Loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_coroutine_goroutine_in_debug_mode_is_traced_to_the_go_call():
+    async def main():
+        out = Chan(1)
+
+        async def child():
+            out.send(asyncio.current_task())
+
+        go(child)  # the line the task's source traceback ends at
+        line = sys._getframe().f_lineno - 1
+        task = await out.recv_async(timeout=10)
+        assert type(task) is asyncio.Task
+        assert task.get_loop() is asyncio.get_running_loop()
+        last = task._source_traceback[-1]
+        assert (last.filename, last.lineno) == (__file__, line)
+
+    asyncio.run(main(), debug=True)
+
+
 def test_coroutine_object_with_arguments_is_type_error():
     async def child():
         pass

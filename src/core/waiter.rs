@@ -27,9 +27,7 @@
 use super::shim::{Arc, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{
-    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
-};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::Release};
 use std::time::Instant;
 
 // Fork bookkeeping. These are plain std atomics even under loom: they only
@@ -249,7 +247,10 @@ impl<R> Waiter<R> {
     /// the futex) is `spin::wait_briefly`'s policy.
     pub fn park(&self, deadline: Option<Instant>) -> Option<R> {
         #[cfg(not(loom))]
-        if super::spin::wait_briefly(|| self.ready.load(Acquire), deadline) {
+        if super::spin::wait_briefly(
+            || self.ready.load(std::sync::atomic::Ordering::Acquire),
+            deadline,
+        ) {
             return self.take();
         }
         loop {
