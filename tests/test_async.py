@@ -1105,3 +1105,33 @@ def test_an_awaitable_resumed_before_its_future_is_done_raises_and_withdraws(bac
             ch.send(1, timeout=0)  # no receiver is left
 
     arun(main)
+
+
+def test_a_wait_takes_its_future_from_the_loop_when_it_overrides_create_future():
+    """A loop of asyncio's own gets asyncio.Future() made directly (what its
+    create_future does); a loop whose create_future is its own gets a call."""
+    made = []
+
+    class Loop(asyncio.SelectorEventLoop):
+        def create_future(self):
+            fut = super().create_future()
+            made.append(fut)
+            return fut
+
+    async def main(expect_calls: bool) -> None:
+        ch = Chan()
+
+        async def sender() -> None:
+            await ch.send_async("v")
+
+        go(sender)  # a task of this loop: it runs once the recv below waits
+        assert await ch.recv_async(timeout=10) == "v"
+        assert (len(made) > 0) == expect_calls
+
+    loop = Loop()
+    try:
+        loop.run_until_complete(main(True))
+    finally:
+        loop.close()
+    made.clear()
+    asyncio.run(main(False))

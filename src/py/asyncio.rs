@@ -10,7 +10,7 @@ use crate::core::waiter::Wake;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCFunction, PyTuple};
+use pyo3::types::{PyCFunction, PyString, PyTuple};
 use std::thread::ThreadId;
 
 pub(super) static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -51,6 +51,42 @@ fn resolve_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .map(|f| f.bind(py))
 }
 
+/// Whether `event_loop`'s method `name` is asyncio's own
+/// (`BaseEventLoop`'s, not overridden by a subclass; uvloop's loops have
+/// their own), whose work the caller may then do itself.
+pub(super) fn has_asyncios_own(
+    event_loop: &Bound<'_, PyAny>,
+    name: &Bound<'_, PyString>,
+    own: &'static PyOnceLock<Py<PyAny>>,
+) -> PyResult<bool> {
+    let py = event_loop.py();
+    let own = own.get_or_try_init(py, || {
+        let base = py.import("asyncio.base_events")?.getattr("BaseEventLoop")?;
+        Ok::<_, PyErr>(base.getattr(name)?.unbind())
+    })?;
+    Ok(event_loop
+        .get_type()
+        .getattr(name)
+        .is_ok_and(|method| method.is(own)))
+}
+
+/// `event_loop.create_future()`, for the running loop of the calling
+/// thread. When the loop's `create_future` is asyncio's own, the future is
+/// made as that method makes it, `asyncio.Future()` (which takes the running
+/// loop), without the method's Python frame: two per round trip of a
+/// coroutine ping-pong (see benches/PROFILES.md).
+fn new_future<'py>(event_loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    static OWN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = event_loop.py();
+    let name = intern!(py, "create_future");
+    if has_asyncios_own(event_loop, name, &OWN)? {
+        asyncio_attr(py, &FUTURE, "Future")?.call0()
+    } else {
+        call::method0(event_loop, name)
+    }
+}
+
 /// An asyncio future of the running loop, and the [`Wake`] that resolves it
 /// from any thread: directly on the loop's own thread, else through
 /// `call_soon_threadsafe` (a closed loop is ignored).
@@ -58,7 +94,7 @@ pub(super) fn future_and_wake<'py>(
     py: Python<'py>,
     event_loop: Bound<'py, PyAny>,
 ) -> PyResult<(Py<PyAny>, Py<PyAny>, Wake)> {
-    let fut = call::method0(&event_loop, intern!(py, "create_future"))?.unbind();
+    let fut = new_future(&event_loop)?.unbind();
     resolve_fn(py)?;
     let loop_thread: ThreadId = std::thread::current().id();
     let (l, f) = (event_loop.clone().unbind(), fut.clone_ref(py));

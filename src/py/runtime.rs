@@ -4,7 +4,7 @@
 //! without the GIL; the loop they run is Python (`gocurrent._runtime`),
 //! so tracebacks, profilers and `threading` see Python goroutines.
 
-use super::asyncio::{CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr};
+use super::asyncio::{CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, has_asyncios_own};
 use super::call;
 use crate::blocking;
 use crate::core::idmap::IdMap;
@@ -334,24 +334,18 @@ fn new_task<'py>(
     loop_: &Bound<'py, PyAny>,
     coro: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    static BASE_CREATE_TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static OWN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let py = loop_.py();
-    let base = BASE_CREATE_TASK.get_or_try_init(py, || {
-        let base = py.import("asyncio.base_events")?.getattr("BaseEventLoop")?;
-        Ok::<_, PyErr>(base.getattr("create_task")?.unbind())
-    })?;
-    let plain = loop_
-        .get_type()
-        .getattr(intern!(py, "create_task"))
-        .is_ok_and(|f| f.is(base))
+    let name = intern!(py, "create_task");
+    let plain = has_asyncios_own(loop_, name, &OWN)?
         && loop_
             .getattr_opt(intern!(py, "_task_factory"))?
             .is_some_and(|f| f.is_none());
     if plain {
         asyncio_attr(py, &TASK, "Task")?.call1((coro,))
     } else {
-        call::method1(loop_, intern!(py, "create_task"), coro)
+        call::method1(loop_, name, coro)
     }
 }
 
