@@ -388,8 +388,17 @@ class Target:
     total: int | None = None  # how many keys there are, when known
 
     def count_left(self) -> int:
-        """How many keys the store still has (asked of the API by listing them)."""
-        return count_keys(self.client, self.store_id)
+        """How many keys the store still has (asked of the API by listing
+        them, once the deletion is over). A report, not part of the
+        deletion: an API whose rate limit the deletion spent answers 429,
+        which is retried after its Retry-After whatever ``--retries`` said."""
+        client = self.client
+        retry = client.retry
+        client.retry = retry if retry is not None else Retry()
+        try:
+            return count_keys(client, self.store_id)
+        finally:
+            client.retry = retry
 
 
 @contextmanager

@@ -209,3 +209,22 @@ def test_retry_policy_backs_off_exponentially_within_the_cap() -> None:
         d = r.delay(attempt, None)
         assert top / 2 <= d <= top
     assert r.delay(0, 3.0) == 3.0  # Retry-After wins over a shorter backoff
+
+
+def test_update_counts_what_is_left_even_when_the_deletion_spent_the_rate_limit() -> None:
+    # 5 requests/s, burst 1: the deletion's requests leave the bucket empty,
+    # so the final count's listing is refused (429) at first; it waits for
+    # the Retry-After even with --retries 0 (which only governs deletions).
+    proc = run_example(
+        "bulk_delete_update",
+        "--keys", "200",
+        "--server-rate-limit", "5",
+        "--server-burst", "1",
+        "--retries", "0",
+        "--max-errors", "200",
+        returncode=1,
+    )  # fmt: skip
+    out = proc.stdout
+    failed = number(r"Failed keys \((\d+)\)", out)
+    assert failed > 0
+    assert number(r"Keys left in the store: ([\d,]+)", out) == failed
