@@ -27,9 +27,10 @@
 //! values around, the run queue is long but every task on it is ours, and
 //! a yield hands the core to one of them (the earlier rule, from
 //! `/proc/loadavg`'s run queue, took them for load and slept: fan-out
-//! 0.39 -> 0.9 µs per key). A yield that took longer than [`SLOW_YIELD`]
-//! ends that waiter's yields. Where `/proc/stat` does not exist, the
-//! machine is taken to be idle (the yields are bounded anyway).
+//! 0.39 -> 0.9 µs per key). The yields of one wait stop once they have
+//! taken [`YIELD_BUDGET`] in all: the bound for a machine that turned busy
+//! since the last sample. Where `/proc/stat` does not exist, the machine
+//! is taken to be idle (the yields are bounded anyway).
 //!
 //! Written by hand: parking_lot's `SpinWait` spins and yields without
 //! regard to the machine's load, which is exactly the behaviour measured
@@ -41,9 +42,14 @@ use std::time::{Duration, Instant};
 
 /// The most yields a waiter makes before it sleeps (on an idle machine).
 const YIELDS: u32 = 20;
-/// A yield that takes longer than this gave the core to another task: the
-/// machine is busy.
-const SLOW_YIELD: Duration = Duration::from_micros(50);
+/// The most time the yields of one wait may take. A yield that gives the
+/// core to another task returns after that task's time slice, but on an
+/// idle verdict that task is mostly one of our own threads, and the waiter
+/// should go on yielding: ending a waiter's yields after one yield over
+/// 50 µs (the previous rule) made idle thread ping-pong 3.90 -> 3.20 µs
+/// and fan-out 596 -> 528 ns per key slower, 10 interleaved runs
+/// (benches/PROFILES.md, "The yield budget").
+const YIELD_BUDGET: Duration = Duration::from_millis(1);
 /// How far apart the CPU times are sampled (the kernel counts them in
 /// 10 ms clock ticks: 5 per CPU at least).
 const SAMPLE_EVERY: Duration = Duration::from_millis(50);
@@ -131,8 +137,7 @@ fn others_busy(before: &CpuTimes, now: &CpuTimes, usable: usize) -> bool {
 }
 
 /// Whether other processes take the cores, from CPU times sampled at most
-/// [`SAMPLE_EVERY`] apart by whichever waiter finds the verdict stale (or a
-/// slow yield since).
+/// [`SAMPLE_EVERY`] apart by whichever waiter finds the verdict stale.
 fn machine_busy(now: u64) -> bool {
     static LAST: std::sync::Mutex<Option<CpuTimes>> = std::sync::Mutex::new(None);
     let at = SAMPLED_AT.load(Relaxed);
@@ -163,29 +168,25 @@ pub(crate) fn wait_briefly(ready: impl Fn() -> bool, deadline: Option<Instant>) 
     if ready() {
         return true;
     }
-    let mut before = clock();
-    if machine_busy(before) {
+    let start = clock();
+    if machine_busy(start) {
         return false;
     }
-    let slow = SLOW_YIELD.as_nanos() as u64;
-    let mut done = false;
+    let budget = YIELD_BUDGET.as_nanos() as u64;
     for _ in 0..YIELDS {
         std::thread::yield_now();
         if ready() {
-            done = true;
+            return true;
+        }
+        // Out of budget: the cores are taken after all (by other
+        // processes, or by our own threads holding the GIL, which a
+        // yield cannot speed up); the machine is not marked busy, the
+        // next sample says whether it is.
+        if clock() - start > budget || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        let after = clock();
-        // A slow yield: the core went to another task for a while. This
-        // waiter sleeps now, but the machine is not marked busy: the task
-        // was as likely one of our own threads holding the GIL (a hundred
-        // fan-out workers: 0.65 -> 1.2 us per key when it marked it busy).
-        if after - before > slow || deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
-        }
-        before = after;
     }
-    done
+    false
 }
 
 /// Called by a goroutine thread that blocked and started a thread to take
@@ -280,8 +281,22 @@ mod tests {
     fn not_ready_gives_up_after_a_bounded_wait() {
         let start = Instant::now();
         assert!(!wait_briefly(|| false, None));
-        // 20 yields at most, each ended by SLOW_YIELD when it is slow.
+        // 20 yields at most, and no more than YIELD_BUDGET of them.
         assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn yields_stop_when_their_budget_is_spent() {
+        // Every look takes 300 µs: the budget (1 ms) is spent after four
+        // yields, long before YIELDS (on a busy verdict there is none).
+        let looks = std::cell::Cell::new(0);
+        let ready = || {
+            looks.set(looks.get() + 1);
+            std::thread::sleep(Duration::from_micros(300));
+            false
+        };
+        assert!(!wait_briefly(ready, None));
+        assert!(looks.get() <= 5, "{} looks", looks.get());
     }
 
     #[test]
