@@ -1135,28 +1135,3 @@ def test_a_wait_takes_its_future_from_the_loop_when_it_overrides_create_future()
         loop.close()
     made.clear()
     asyncio.run(main(False))
-
-
-def test_a_wait_takes_its_future_from_create_future_replaced_on_the_loop():
-    made = []
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        create_future = loop.create_future
-
-        def counting():
-            fut = create_future()
-            made.append(fut)
-            return fut
-
-        loop.create_future = counting
-        ch = Chan()
-
-        async def sender() -> None:
-            await ch.send_async("v")
-
-        go(sender)  # runs once the recv below waits
-        assert await ch.recv_async(timeout=10) == "v"
-        assert made  # the recv's future
-
-    asyncio.run(main())

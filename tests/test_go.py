@@ -303,31 +303,6 @@ def test_coroutine_goroutine_goes_through_an_overridden_create_task():
         loop.close()
 
 
-def test_coroutine_goroutine_goes_through_create_task_replaced_on_the_loop():
-    made = []
-
-    async def main():
-        loop = asyncio.get_running_loop()
-        create_task = loop.create_task
-
-        def counting(coro, **kwargs):
-            task = create_task(coro, **kwargs)
-            made.append(task)
-            return task
-
-        loop.create_task = counting  # on the loop itself, as tracers do
-        out = Chan(1)
-
-        async def child():
-            out.send(asyncio.current_task())
-
-        go(child)
-        task = await out.recv_async(timeout=10)
-        assert made == [task]
-
-    asyncio.run(main())
-
-
 def test_coroutine_goroutine_in_debug_mode_is_traced_to_the_go_call():
     async def main():
         out = Chan(1)

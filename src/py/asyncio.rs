@@ -10,7 +10,7 @@ use crate::core::waiter::Wake;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
+use pyo3::types::{PyCFunction, PyString, PyTuple};
 use std::thread::ThreadId;
 
 pub(super) static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -52,36 +52,22 @@ fn resolve_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 }
 
 /// Whether `event_loop`'s method `name` is asyncio's own
-/// (`BaseEventLoop`'s: not overridden by a subclass, nor replaced on the
-/// loop itself; uvloop's loops have their own), whose work the caller may
-/// then do itself; and the loop's instance attribute `attr` (None if it has
-/// none), which asyncio's method reads.
-pub(super) fn asyncios_own<'py>(
-    event_loop: &Bound<'py, PyAny>,
-    name: &Bound<'py, PyString>,
+/// (`BaseEventLoop`'s, not overridden by a subclass; uvloop's loops have
+/// their own), whose work the caller may then do itself.
+pub(super) fn has_asyncios_own(
+    event_loop: &Bound<'_, PyAny>,
+    name: &Bound<'_, PyString>,
     own: &'static PyOnceLock<Py<PyAny>>,
-    attr: Option<&Bound<'py, PyString>>,
-) -> PyResult<(bool, Option<Bound<'py, PyAny>>)> {
+) -> PyResult<bool> {
     let py = event_loop.py();
     let own = own.get_or_try_init(py, || {
         let base = py.import("asyncio.base_events")?.getattr("BaseEventLoop")?;
         Ok::<_, PyErr>(base.getattr(name)?.unbind())
     })?;
-    if !event_loop
+    Ok(event_loop
         .get_type()
         .getattr(name)
-        .is_ok_and(|method| method.is(own))
-    {
-        return Ok((false, None));
-    }
-    let Some(dict) = event_loop.getattr_opt(intern!(py, "__dict__"))? else {
-        return Ok((true, None));
-    };
-    let dict = dict.cast_into::<PyDict>()?;
-    if dict.contains(name)? {
-        return Ok((false, None));
-    }
-    Ok((true, attr.map(|a| dict.get_item(a)).transpose()?.flatten()))
+        .is_ok_and(|method| method.is(own)))
 }
 
 /// `event_loop.create_future()`, for the running loop of the calling
@@ -94,7 +80,7 @@ fn new_future<'py>(event_loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>
     static FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let py = event_loop.py();
     let name = intern!(py, "create_future");
-    if asyncios_own(event_loop, name, &OWN, None)?.0 {
+    if has_asyncios_own(event_loop, name, &OWN)? {
         asyncio_attr(py, &FUTURE, "Future")?.call0()
     } else {
         call::method0(event_loop, name)

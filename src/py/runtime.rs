@@ -4,7 +4,7 @@
 //! without the GIL; the loop they run is Python (`gocurrent._runtime`),
 //! so tracebacks, profilers and `threading` see Python goroutines.
 
-use super::asyncio::{CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, asyncios_own};
+use super::asyncio::{CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, has_asyncios_own};
 use super::call;
 use crate::blocking;
 use crate::core::idmap::IdMap;
@@ -338,10 +338,10 @@ fn new_task<'py>(
     static TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let py = loop_.py();
     let name = intern!(py, "create_task");
-    let plain = match asyncios_own(loop_, name, &OWN, Some(intern!(py, "_task_factory")))? {
-        (true, Some(factory)) => factory.is_none(),
-        _ => false,
-    };
+    let plain = has_asyncios_own(loop_, name, &OWN)?
+        && loop_
+            .getattr_opt(intern!(py, "_task_factory"))?
+            .is_some_and(|f| f.is_none());
     if plain {
         asyncio_attr(py, &TASK, "Task")?.call1((coro,))
     } else {
