@@ -255,6 +255,17 @@ def test_coroutine_goroutine_is_a_task_running_concurrently():
     asyncio.run(main())
 
 
+async def goroutine_task() -> asyncio.Task:
+    """The task of a coroutine goroutine that go() starts from here."""
+    out = Chan(1)
+
+    async def child():
+        out.send(asyncio.current_task())
+
+    go(child)
+    return await out.recv_async(timeout=10)
+
+
 def test_coroutine_goroutine_goes_through_the_loops_task_factory():
     made = []
 
@@ -265,14 +276,7 @@ def test_coroutine_goroutine_goes_through_the_loops_task_factory():
 
     async def main():
         asyncio.get_running_loop().set_task_factory(factory)
-        out = Chan(1)
-
-        async def child():
-            out.send(asyncio.current_task())
-
-        go(child)
-        task = await out.recv_async(timeout=10)
-        assert made == [task]
+        assert made == [await goroutine_task()]
 
     asyncio.run(main())
 
@@ -287,13 +291,7 @@ def test_coroutine_goroutine_goes_through_an_overridden_create_task():
             return task
 
     async def main():
-        out = Chan(1)
-
-        async def child():
-            out.send(asyncio.current_task())
-
-        go(child)
-        task = await out.recv_async(timeout=10)
+        task = await goroutine_task()
         assert made == [asyncio.current_task(), task]  # main's, then the goroutine's
 
     loop = Loop()

@@ -45,10 +45,10 @@ const YIELDS: u32 = 20;
 /// The most time the yields of one wait may take. A yield that gives the
 /// core to another task returns after that task's time slice, but on an
 /// idle verdict that task is mostly one of our own threads, and the waiter
-/// should go on yielding: ending a waiter's yields after one yield over
-/// 50 µs (the previous rule) made idle thread ping-pong 3.90 -> 3.20 µs
-/// and fan-out 596 -> 528 ns per key slower, 10 interleaved runs
-/// (benches/PROFILES.md, "The yield budget").
+/// should go on yielding. Ending a waiter's yields after one yield over
+/// 50 µs (the previous rule) cost the idle machine: thread ping-pong 3.90
+/// µs against 3.20 with this budget, fan-out 596 ns per key against 528,
+/// 10 interleaved runs (benches/PROFILES.md, "The yield budget").
 const YIELD_BUDGET: Duration = Duration::from_millis(1);
 /// How far apart the CPU times are sampled (the kernel counts them in
 /// 10 ms clock ticks: 5 per CPU at least).

@@ -183,14 +183,17 @@ def test_update_rate_limited_api_retries_429s_and_loses_nothing() -> None:
     assert seconds >= (3003 - 50) / 2000 * 0.95
 
 
-def test_update_keys_still_refused_after_the_retries_are_reported() -> None:
+def refused_keys_are_reported_and_left(keys: int, rate: int, burst: int) -> None:
+    """bulk_delete_update with no retries against a server limited to
+    ``rate`` requests/s (``burst``): the keys the API refused are reported,
+    and the example's final count finds exactly those left."""
     proc = run_example(
         "bulk_delete_update",
-        "--keys", "1000",
-        "--server-rate-limit", "500",
-        "--server-burst", "10",
+        "--keys", str(keys),
+        "--server-rate-limit", str(rate),
+        "--server-burst", str(burst),
         "--retries", "0",
-        "--max-errors", "1000",
+        "--max-errors", str(keys),
         returncode=1,
     )  # fmt: skip
     out = proc.stdout
@@ -198,7 +201,11 @@ def test_update_keys_still_refused_after_the_retries_are_reported() -> None:
     assert failed > 0  # 100 goroutines, no limiter: the API refused many
     assert f"ERROR: failed to delete {failed} keys." in out
     assert number(r"Keys left in the store: ([\d,]+)", out) == failed
-    assert number(r"✗ Deleted keys: (\d+)", out) == 1000 - failed
+    assert number(r"✗ Deleted keys: (\d+)", out) == keys - failed
+
+
+def test_update_keys_still_refused_after_the_retries_are_reported() -> None:
+    refused_keys_are_reported_and_left(keys=1000, rate=500, burst=10)
 
 
 def test_retry_policy_backs_off_exponentially_within_the_cap() -> None:
@@ -215,16 +222,4 @@ def test_update_counts_what_is_left_even_when_the_deletion_spent_the_rate_limit(
     # 5 requests/s, burst 1: the deletion's requests leave the bucket empty,
     # so the final count's listing is refused (429) at first; it waits for
     # the Retry-After even with --retries 0 (which only governs deletions).
-    proc = run_example(
-        "bulk_delete_update",
-        "--keys", "200",
-        "--server-rate-limit", "5",
-        "--server-burst", "1",
-        "--retries", "0",
-        "--max-errors", "200",
-        returncode=1,
-    )  # fmt: skip
-    out = proc.stdout
-    failed = number(r"Failed keys \((\d+)\)", out)
-    assert failed > 0
-    assert number(r"Keys left in the store: ([\d,]+)", out) == failed
+    refused_keys_are_reported_and_left(keys=200, rate=5, burst=1)
