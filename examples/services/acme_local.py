@@ -36,10 +36,11 @@ match), ``None`` nothing (NXDOMAIN / 404).  ``dns_delay`` / ``http_delay``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -218,6 +219,8 @@ class _Tables:
         self.http_delay: dict[str, float] = {}
         #: How many answers are being held back by a delay right now.
         self.stalled = 0
+        #: How many DNS requests are being answered (made and sent) right now.
+        self.answering = 0
         self.stalled_changed = threading.Condition(self.lock)
 
     def stall(self, delay: float) -> bool:
@@ -231,6 +234,23 @@ class _Tables:
             with self.lock:
                 self.stalled -= 1
                 self.stalled_changed.notify_all()
+
+    @contextlib.contextmanager
+    def answering_one(self) -> Iterator[None]:
+        """Count one DNS answer in flight while the block runs."""
+        with self.lock:
+            self.answering += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.answering -= 1
+                self.stalled_changed.notify_all()
+
+    def wait_answered(self, timeout: float) -> bool:
+        """Wait until no DNS answer is in flight; False if ``timeout`` s passed first."""
+        with self.lock:
+            return self.stalled_changed.wait_for(lambda: self.answering == 0, timeout)
 
     def lookup_txt(self, name: str) -> tuple[list[str] | None, float]:
         with self.lock:
@@ -261,6 +281,19 @@ class _TxtResolver(BaseResolver):  # type: ignore[misc]  # dnslib is untyped
             for value in values:
                 reply.add_answer(RR(qname, QTYPE.TXT, rdata=TXT(value), ttl=0))
         return reply
+
+
+class _DNSHandler(DNSHandler):  # type: ignore[misc]  # dnslib is untyped
+    """dnslib's handler, with its answer counted in flight.
+
+    A stop waits for the count to reach zero before it closes the sockets, so
+    an answer that the stop released still goes out (it would otherwise hit a
+    closed socket, and its client would wait out its whole timeout).
+    """
+
+    def handle(self) -> None:
+        with self.server.resolver.tables.answering_one():
+            super().handle()
 
 
 class _ChallengeHandler(QuietHandler):
@@ -332,10 +365,17 @@ class AcmeTestbed:
         resolver = _TxtResolver(self._tables)
         logger = DNSLogger(logf=lambda _msg: None)
         for _ in range(attempts):
-            udp = DNSServer(resolver, address=self.host, port=0, logger=logger)
+            udp = DNSServer(resolver, address=self.host, port=0, logger=logger, handler=_DNSHandler)
             port = udp.server.server_address[1]
             try:
-                tcp = DNSServer(resolver, address=self.host, port=port, tcp=True, logger=logger)
+                tcp = DNSServer(
+                    resolver,
+                    address=self.host,
+                    port=port,
+                    tcp=True,
+                    logger=logger,
+                    handler=_DNSHandler,
+                )
             except OSError:  # the TCP side of that port is taken: try another
                 udp.server.server_close()
                 continue
@@ -355,8 +395,11 @@ class AcmeTestbed:
         """Stop both servers; stalled answers are released at once."""
         self._tables.stopping.set()
         for server in self._dns:
-            server.stop()
-            # Answers released by the stop may hit the closed socket: stay quiet.
+            server.stop()  # no new requests from here on
+        # Let the answers the stop released go out before the sockets close.
+        self._tables.wait_answered(timeout=5.0)
+        for server in self._dns:
+            # One still being made after that wait would hit the closed socket: stay quiet.
             server.server.handle_error = lambda *_args: None
             server.server.server_close()
         self._dns = []

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes  # noqa: E402
 from dns.exception import DNSException  # noqa: E402
 from josepy.b64 import b64decode, b64encode  # noqa: E402
 
+from examples.services import acme_local  # noqa: E402
 from examples.services.acme_local import (  # noqa: E402
     DNS01,
     HTTP01,
@@ -245,3 +246,38 @@ def test_stop_is_prompt_with_stalled_answers() -> None:
     for t in threads:
         t.join(timeout=5)
     assert sorted(done) == ["dns", "http"]
+
+
+def test_an_answer_released_by_stop_goes_out_even_when_slow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stop waits for a released answer before it closes the sockets.
+
+    A loaded machine can leave the released handler unscheduled until the
+    sockets are closed; its answer was then lost and the client waited out its
+    whole lifetime (seen once in CI).  The sleep stands in for that.
+    """
+    stall = acme_local._Tables.stall
+
+    def slow_after_release(tables: acme_local._Tables, delay: float) -> bool:
+        released = stall(tables, delay)
+        time.sleep(0.3)
+        return released
+
+    monkeypatch.setattr(acme_local._Tables, "stall", slow_after_release)
+    bed = AcmeTestbed().start()
+    chall = bed.add_domain("slow-release.example", dns_delay=30).challenge(DNS01)
+    answers: list[list[str]] = []
+    asker = threading.Thread(
+        target=lambda: answers.append(
+            [
+                b"".join(rdata.strings).decode()
+                for rdata in bed.resolver(lifetime=20).resolve(chall.dns_name, "TXT")
+            ]
+        )
+    )
+    asker.start()
+    bed.wait_stalled(1, timeout=60)
+    bed.stop()
+    asker.join(timeout=10)
+    assert answers == [[chall.dns_value]]
