@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import anyio
 from gocurrent import go
@@ -24,6 +25,16 @@ def spawn(fn, *args) -> tuple[threading.Event, list]:
 
     go(run)
     return done, out
+
+
+def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Polls cond() until it is true (True) or ``timeout`` s pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 async def until(cond, timeout: float = 5.0) -> None:

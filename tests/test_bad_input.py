@@ -24,6 +24,7 @@ import pytest
 from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import eventually
 
 
 class UserError(Exception):
@@ -219,10 +220,21 @@ def no_panic_output(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
 
 
 @pytest.fixture
-def goroutine_errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+def goroutine_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseException]]:
+    """The errors of goroutines the test starts; the test's goroutines end before the next test.
+
+    A timer with a junk delay may fire its function (``print``, say) just as
+    the test returns: waiting here keeps that goroutine's output and errors out
+    of whichever test runs next.
+    """
+    from gocurrent import runtime
+
     errors: list[BaseException] = []
+    base = runtime.num_goroutine()
     monkeypatch.setattr(threading, "excepthook", lambda a: errors.append(a.exc_value))
-    return errors
+    yield errors
+    ended = eventually(lambda: runtime.num_goroutine() <= base, 30)
+    assert ended, "the test's goroutines did not end"
 
 
 SETTINGS = settings(

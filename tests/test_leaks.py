@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from gocurrent import Chan, ChanClosedError, go, runtime, select, select_async
+from support import eventually
 
 
 class Obj:
@@ -40,15 +41,6 @@ def rss() -> int:
 def settle() -> None:
     for _ in range(3):
         gc.collect()
-
-
-def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 # What an extra idle goroutine thread costs (its Thread object, locks and
