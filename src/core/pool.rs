@@ -24,16 +24,25 @@
 //! GIL convoy), goroutines blocked on channels are replaced at once, and
 //! goroutines blocked anywhere else within about a millisecond.
 //!
-//! crossbeam-channel carries the jobs handed to idle workers (they wait
-//! on it); the backlog is a mutex'd deque, which workers only ever
-//! try-take from, so that `gocurrent.runtime` can list the jobs waiting
-//! in it ([`JobQueue::queued`]); only the accounting is ours.
+//! An idle worker waits on a [`Waiter`] of its own, the project's one
+//! waiter, so it waits by the same load-aware policy as every blocked
+//! goroutine (`spin::wait_briefly`: a few yields only while a core is free,
+//! then the futex). A job goes to the worker that idled last: its caches
+//! are warm, and the ones idle longest retire. (crossbeam-channel carried
+//! the jobs until its receivers' backoff, which yields whatever the load,
+//! was found to hand the core to busy processes: each of the daisy chain's
+//! finished links yielded while going idle, and one yield in ten or so gave
+//! a busy process a whole time slice, 3-4 ms.) The backlog is a mutex'd
+//! deque, which workers only ever try-take from, so that
+//! `gocurrent.runtime` can list the jobs waiting in it
+//! ([`JobQueue::queued`]).
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use super::waiter::Waiter;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the submitter must do after [`JobQueue::submit`].
 #[derive(Debug, PartialEq, Eq)]
@@ -46,17 +55,15 @@ pub enum Submitted {
 }
 
 pub struct JobQueue<J> {
-    /// Jobs handed to reserved idle workers.
-    direct: (Sender<J>, Receiver<J>),
+    /// Idle workers' waiters, the latest to idle at the back.
+    idle: Mutex<VecDeque<Arc<Waiter<J>>>>,
     /// Jobs that found no idle worker, oldest first.
     backlog: Mutex<VecDeque<J>>,
     /// The backlog's length (updated under its lock, read without it).
     queued: AtomicUsize,
-    /// Idle workers not yet reserved by a submitted job.
-    idle: AtomicUsize,
     /// New workers asked for that have not arrived yet (at most `procs`).
     starting: AtomicUsize,
-    /// Workers holding a job.
+    /// Workers holding a job, or about to (handed to an idle worker).
     running: AtomicUsize,
     /// Of those, the ones blocked in a gocurrent wait.
     blocked: AtomicUsize,
@@ -76,10 +83,9 @@ impl<J> JobQueue<J> {
     /// A queue aiming for `procs` runnable workers.
     pub fn new(procs: usize) -> Self {
         JobQueue {
-            direct: unbounded(),
+            idle: Mutex::new(VecDeque::new()),
             backlog: Mutex::new(VecDeque::new()),
             queued: AtomicUsize::new(0),
-            idle: AtomicUsize::new(0),
             starting: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
             blocked: AtomicUsize::new(0),
@@ -142,11 +148,20 @@ impl<J> JobQueue<J> {
     }
 
     /// Submits a job (see [`Submitted`]).
-    pub fn submit(&self, job: J) -> Submitted {
-        if Self::take_one(&self.idle) {
-            // The queue owns both ends, so sending cannot fail.
-            let _ = self.direct.0.send(job);
-            return Submitted::ToIdleWorker;
+    pub fn submit(&self, mut job: J) -> Submitted {
+        while let Some(worker) = self.pop_idle() {
+            self.running.fetch_add(1, SeqCst);
+            match worker.complete(job) {
+                Ok(()) => {
+                    worker.wake();
+                    return Submitted::ToIdleWorker;
+                }
+                // It timed out and is retiring (or did not survive a fork).
+                Err(back) => {
+                    self.running.fetch_sub(1, SeqCst);
+                    job = back;
+                }
+            }
         }
         self.push(job);
         Submitted::Queued {
@@ -178,29 +193,42 @@ impl<J> JobQueue<J> {
                 self.took_from_backlog();
                 return Some(job);
             }
-            self.idle.fetch_add(1, SeqCst);
-            // A job may have entered the backlog just before we became idle:
-            // take it back unless a submitter reserved us meanwhile.
-            if !self.backlog_empty() && Self::take_one(&self.idle) {
+            let me = Waiter::for_current_thread();
+            self.idle.lock().push_back(me.clone());
+            // A job may have entered the backlog just before we became
+            // idle: take it back unless a submitter handed us one meanwhile.
+            if !self.backlog_empty() && self.leave_idle(&me) {
                 continue;
             }
-            loop {
-                match self.direct.1.recv_timeout(idle_timeout) {
-                    Ok(job) => {
-                        self.running.fetch_add(1, SeqCst);
-                        return Some(job);
-                    }
-                    Err(RecvTimeoutError::Disconnected) => return None,
-                    // Retire, unless every idle worker has been reserved:
-                    // then a job is on its way to one of us.
-                    Err(RecvTimeoutError::Timeout) => {
-                        if Self::take_one(&self.idle) {
-                            return None;
-                        }
-                    }
-                }
+            if let Some(job) = me.park(Some(Instant::now() + idle_timeout)) {
+                return Some(job);
             }
+            // Timed out: retire, unless a job was handed over meanwhile.
+            return if self.leave_idle(&me) {
+                None
+            } else {
+                me.take()
+            };
         }
+    }
+
+    /// The idle worker that idled last, taken off the idle list.
+    fn pop_idle(&self) -> Option<Arc<Waiter<J>>> {
+        self.idle.lock().pop_back()
+    }
+
+    /// An idle worker stops being idle by itself. True if no job was handed
+    /// to it (it is off the list); false if one was (take it).
+    fn leave_idle(&self, me: &Arc<Waiter<J>>) -> bool {
+        let mut idle = self.idle.lock();
+        if !me.withdraw() {
+            return false;
+        }
+        // The ones idle longest time out first: they are at the front.
+        if let Some(i) = idle.iter().position(|w| Arc::ptr_eq(w, me)) {
+            idle.remove(i);
+        }
+        true
     }
 
     /// A worker holding a job blocks in a gocurrent wait (`true`) or comes
@@ -246,7 +274,7 @@ impl<J> JobQueue<J> {
     /// Jobs submitted and not finished: waiting for a worker, or held by
     /// one (Go's count of goroutines).
     pub fn jobs(&self) -> usize {
-        self.running.load(SeqCst) + self.queued.load(SeqCst) + self.direct.1.len()
+        self.running.load(SeqCst) + self.queued.load(SeqCst)
     }
 
     /// True while a worker asked for has not arrived yet.
@@ -254,24 +282,94 @@ impl<J> JobQueue<J> {
         self.starting.load(SeqCst) > 0
     }
 
-    /// Idle workers not reserved (for tests and statistics).
+    /// Idle workers no job was handed to (for tests and statistics).
     pub fn idle(&self) -> usize {
-        self.idle.load(SeqCst)
+        self.idle.lock().len()
     }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+
+    /// An idle worker's waiter on the idle list, as [`JobQueue::next`] leaves it.
+    fn idle_worker(q: &JobQueue<u32>) -> Arc<Waiter<u32>> {
+        let w = Waiter::for_current_thread();
+        q.idle.lock().push_back(w.clone());
+        w
+    }
 
     #[test]
     fn a_reservation_takes_the_only_idle_worker() {
         let q: JobQueue<u32> = JobQueue::new(2);
-        q.idle.store(1, SeqCst); // one worker about to wait
+        let worker = idle_worker(&q); // one worker about to wait
         assert_eq!(q.submit(1), Submitted::ToIdleWorker);
         assert_eq!(q.submit(2), Submitted::Queued { start_worker: true });
-        assert_eq!(q.direct.1.try_recv(), Ok(1));
+        assert_eq!(worker.take(), Some(1));
+        assert_eq!((q.idle(), q.jobs()), (0, 2));
+    }
+
+    #[test]
+    fn a_job_skips_an_idle_worker_that_is_retiring() {
+        let q: JobQueue<u32> = JobQueue::new(2);
+        let older = idle_worker(&q);
+        let retiring = idle_worker(&q);
+        // Timed out, not yet off the list: a job must not be handed to it.
+        assert!(retiring.withdraw());
+        assert_eq!(q.submit(1), Submitted::ToIdleWorker);
+        assert_eq!((older.take(), retiring.take()), (Some(1), None));
+        assert_eq!(q.submit(2), Submitted::Queued { start_worker: true });
+        assert_eq!((q.idle(), q.jobs()), (0, 2));
+    }
+
+    #[test]
+    fn jobs_racing_idle_timeouts_each_run_once() {
+        // Workers idle out after 100 µs and come back, so hand-offs race
+        // timeouts all the time; no job may be lost or run twice, and the
+        // counts return to zero.
+        const JOBS: u32 = 20_000;
+        let q: Arc<JobQueue<u32>> = Arc::new(JobQueue::new(2));
+        let done = Arc::new(AtomicUsize::new(0));
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (q, done) = (q.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut got = vec![];
+                    while done.load(SeqCst) < JOBS as usize {
+                        let mut finished = false;
+                        while let Some(j) = q.next(finished, Duration::from_micros(100)) {
+                            got.push(j);
+                            done.fetch_add(1, SeqCst);
+                            finished = true;
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        let submitters: Vec<_> = (0..2)
+            .map(|k| {
+                let q = q.clone();
+                std::thread::spawn(move || {
+                    for j in (k..JOBS).step_by(2) {
+                        q.submit(j);
+                        if j % 64 == 0 {
+                            std::thread::sleep(Duration::from_micros(150));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for s in submitters {
+            s.join().unwrap();
+        }
+        let mut all: Vec<u32> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..JOBS).collect::<Vec<_>>());
+        assert_eq!(q.jobs(), 0);
     }
 
     #[test]
@@ -353,7 +451,7 @@ mod tests {
         assert!(q.queued(|j| *j).is_empty() && !q.backlogged());
         assert_eq!(q.jobs(), 1);
         // A job handed to a reserved idle worker is never in the backlog.
-        q.idle.store(1, SeqCst);
+        let _worker = idle_worker(&q);
         assert_eq!(q.submit(4), Submitted::ToIdleWorker);
         assert!(q.queued(|j| *j).is_empty());
         assert_eq!(q.jobs(), 2);
