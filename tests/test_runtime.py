@@ -272,6 +272,14 @@ def test_queued_thread_goroutines_are_listed_once_as_runnable() -> None:
         gs = runtime.goroutines()
         return len(gs) == runtime.num_goroutine() and all(x.state != "runnable" for x in gs)
 
+    # First the pool's idle threads (other tests leave some) get a
+    # goroutine each, before the pool is frozen: a job handed to an idle
+    # thread travels outside the backlog (and the rest reach idle threads
+    # only as the ones woken begin to run).
+    while idle := _native._idle_workers():
+        for _ in range(idle):
+            wg.go(release.wait, 60)
+        until(settled)
     until(settled)
     interval = sys.getswitchinterval()
     # No collection in the window either: a finalizer that lets go of the
@@ -284,12 +292,6 @@ def test_queued_thread_goroutines_are_listed_once_as_runnable() -> None:
         # A thread that began to wait for the GIL under the old interval
         # still asks for it after that wait: let such waits end first.
         time.sleep(0.05)
-        # First the pool's idle threads (other tests leave some) get a
-        # goroutine each: a job handed to an idle thread travels outside
-        # the backlog.
-        while _native._idle_workers():
-            wg.go(release.wait, 60)
-        until(settled)
         busy = len(mine())
         for _ in range(n):
             wg.go(release.wait, 60)

@@ -457,7 +457,11 @@ pub fn _arrive() -> (Option<Py<PyAny>>, bool) {
 #[pyfunction]
 pub fn _next_job(py: Python<'_>, finished: bool) -> Option<Py<PyAny>> {
     let q = queue();
-    blocking::detached(py, || q.next(finished, IDLE_TIMEOUT))
+    let (job, handed) = blocking::detached(py, || q.next(finished, IDLE_TIMEOUT))?;
+    if handed {
+        q.started(); // it holds the GIL again: it can run the job
+    }
+    Some(job)
 }
 
 /// The blocking hook (installed at module init, see

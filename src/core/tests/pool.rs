@@ -50,7 +50,7 @@ impl Pool {
         if more {
             self.start_worker();
         }
-        let mut job = match first.or_else(|| self.queue.next(false, self.idle_timeout)) {
+        let mut job = match first.or_else(|| self.next(false)) {
             Some(job) => job,
             None => return,
         };
@@ -59,11 +59,21 @@ impl Pool {
             if job % 7 == 0 {
                 std::thread::yield_now();
             }
-            match self.queue.next(true, self.idle_timeout) {
+            match self.next(true) {
                 Some(next) => job = next,
                 None => return,
             }
         }
+    }
+
+    /// The next job; one handed over while idle is started at once (the
+    /// binding's worker does that once it holds the GIL).
+    fn next(&self, finished: bool) -> Option<Job> {
+        let (job, handed) = self.queue.next(finished, self.idle_timeout)?;
+        if handed {
+            self.queue.started();
+        }
+        Some(job)
     }
 
     /// Waits until every worker has retired.
@@ -132,6 +142,7 @@ fn one_idle_worker_takes_one_job() {
     let q = queue.clone();
     let worker = std::thread::spawn(move || {
         let job = q.next(false, Duration::from_secs(10));
+        q.started();
         release_rx.recv().unwrap();
         job
     });
@@ -150,7 +161,7 @@ fn one_idle_worker_takes_one_job() {
         "reserved a worker twice"
     );
     release_tx.send(()).unwrap();
-    assert_eq!(worker.join().unwrap(), Some(1));
+    assert_eq!(worker.join().unwrap(), Some((1, true)));
     // Job 2 waits in the backlog for the worker that was asked for.
     assert_eq!(queue.arrive(), (Some(2), false));
 }
