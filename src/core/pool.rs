@@ -5,10 +5,13 @@
 //! behind one. Go runs goroutines on GOMAXPROCS threads and adds threads
 //! only for goroutines blocked in system calls (its `sysmon` notices those).
 //! Here every goroutine needs a thread of its own while it runs, so:
-//! - a job goes to a worker that is idle *now* (reserved, so two jobs never
-//!   count on the same idle worker); else
-//! - it waits in the backlog, which every worker drains before idling, and
-//!   a new worker is started at once if fewer than `procs` workers are
+//! - a job goes to a worker that is idle *now*, unless `procs` jobs
+//!   handed to idle workers have not begun to run yet (they wait for the
+//!   GIL; see [`JobQueue::started`]); else
+//! - it waits in the backlog, which every worker drains before idling and
+//!   which goes on to idle workers as the woken ones begin or block; when
+//!   no worker is idle, a new worker is started at once if fewer than
+//!   `procs` workers are
 //!   *runnable* (holding a job and not blocked in a gocurrent wait, which
 //!   the binding reports through [`JobQueue::block`]) or starting: several
 //!   may be starting at once (creating a thread takes tens of µs, so a
