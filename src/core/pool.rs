@@ -179,10 +179,14 @@ impl<J> JobQueue<J> {
     /// backlog, for a worker that begins its job ([`JobQueue::started`]),
     /// blocks, or finishes.
     fn hand_to_idle(&self, mut job: J) -> Result<(), J> {
-        if !Self::take_below(&self.waking, self.procs) {
+        // No idle worker (a burst of `go` on busy workers): no lock, no
+        // read-modify-write.
+        if self.idle_len.load(SeqCst) == 0 || !Self::take_below(&self.waking, self.procs) {
             return Err(job);
         }
         while let Some(worker) = self.pop_idle() {
+            // Counted before the hand-off: the worker may run the job and
+            // count it finished before `complete` returns here.
             self.running.fetch_add(1, SeqCst);
             match worker.complete(job) {
                 Ok(()) => {
