@@ -60,6 +60,75 @@ def test_buffered_round_trip(arun):
     arun(main)
 
 
+class _Custom(Exception):
+    pass
+
+
+# Values that an iterator's StopIteration could mistake for its arguments
+# (tuples) or for the exception itself (exceptions, StopIteration above all).
+AWKWARD = [1, "s", (1, 2), (), (None,), None, 0, False, [1], _Custom("x"),
+           StopIteration(5), StopIteration, ValueError, KeyboardInterrupt(),
+           (StopIteration(1),)]  # fmt: skip
+
+
+def test_every_value_comes_back_as_itself(arun):
+    async def main():
+        ch = Chan(len(AWKWARD))
+        for v in AWKWARD:  # ready at once
+            ch.send(v)
+        got = [await ch.recv_async() for _ in AWKWARD]
+        for v in AWKWARD:
+            ch.send(v)
+        got_ok = [await ch.recv_ok_async() for _ in AWKWARD]
+        for v in AWKWARD:  # while an exception is being handled
+            ch.send(v)
+        handling = []
+        for _ in AWKWARD:
+            try:
+                raise ValueError("being handled")
+            except ValueError:
+                handling.append(await ch.recv_async())
+        return got, got_ok, handling
+
+    got, got_ok, handling = arun(main)
+    assert all(g is v for g, v in zip(got, AWKWARD, strict=True))
+    assert all(g is v and ok for (g, ok), v in zip(got_ok, AWKWARD, strict=True))
+    assert all(g is v for g, v in zip(handling, AWKWARD, strict=True))
+
+
+def test_every_value_comes_back_as_itself_after_waiting(arun):
+    ch = Chan()
+
+    def producer() -> None:
+        for v in AWKWARD:
+            ch.send(v)
+        ch.close()
+
+    async def main():
+        go(producer)
+        got = [await ch.recv_async() for _ in AWKWARD[:5]]
+        return got + [v async for v in ch]
+
+    got = arun(main)
+    assert all(g is v for g, v in zip(got, AWKWARD, strict=True))
+
+
+def test_a_task_of_the_awaitable_itself_returns_the_value():
+    # asyncio.ensure_future wraps an awaitable that is not a coroutine in a
+    # generator of its own (`yield from`), whose frame takes the value.
+    async def main():
+        ch = Chan(2)
+        ch.send((7, 8))
+        ch.send(StopIteration(3))
+        first = await asyncio.ensure_future(ch.recv_async())
+        second = await asyncio.wait_for(ch.recv_async(), 10)
+        return first, second
+
+    first, second = run(main())
+    assert first == (7, 8)
+    assert isinstance(second, StopIteration) and second.value == 3
+
+
 def test_unbuffered_between_two_coroutines(arun):
     async def main():
         ch = Chan()

@@ -28,13 +28,15 @@ use super::asyncio::{
     CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, future_and_wake, schedule_redelivery,
 };
 use super::call;
+use super::chan::ChanOp;
 use super::trio;
 use crate::wait::{Driven, DynOp, Timeout, Value, WaitOp};
 use crate::waitstate::{self, Since};
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
+use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 /// How the awaiting task waits, decided at each await: on this thread's
 /// running asyncio loop, else in a trio task.
@@ -97,32 +99,61 @@ enum State {
 /// until awaited (see the module docs).
 // `weakref`: trio's wait coroutine refers to its awaitable weakly (see
 // src/py/trio.rs).
-#[pyclass(frozen, weakref, module = "gocurrent._native", name = "Awaitable")]
+#[pyclass(
+    frozen,
+    weakref,
+    freelist = 64,
+    module = "gocurrent._native",
+    name = "Awaitable"
+)]
 pub struct Awaitable {
-    op: Box<dyn DynOp>,
+    op: Op,
     timeout: Timeout,
     state: Mutex<State>,
 }
 
-/// What `__next__` answers: `Some(x)` yields x (the task suspends on it);
-/// `None`, returned without an exception set, is CPython's cheap "the
-/// await returned None"; any other result travels in a StopIteration.
-type Step = PyResult<Option<Py<PyAny>>>;
-
-fn done(py: Python<'_>, result: PyResult<Py<PyAny>>) -> Step {
-    match result {
-        Ok(v) if v.is_none(py) => Ok(None),
-        other => Err(stop(other)),
-    }
+/// What a step does: yield to the task (it suspends on the object), or
+/// end the await with the operation's result.
+enum Step {
+    Yield(Py<PyAny>),
+    Done(PyResult<Py<PyAny>>),
 }
 
 /// A finished operation's result as the exception that ends an iterator
-/// (for `send` and `throw`, which cannot use the `None` shortcut).
+/// (for `send` and `throw`; `__next__` has the cheaper [`end_next`]).
 fn stop(result: PyResult<Py<PyAny>>) -> PyErr {
     match result {
         Ok(v) => PyStopIteration::new_err((v,)),
         Err(e) => e,
     }
+}
+
+/// Ends `__next__` (the step of every `await` but trio's resumptions) with
+/// `value` as the await's value. `None` is CPython's "the iterator ended"
+/// with no exception set: the await returns None. Any other value travels
+/// in StopIteration, set the way CPython's own generators set it,
+/// `PyErr_SetObject(StopIteration, value)`: on 3.10 and 3.11 that
+/// allocates nothing (the awaiting frame takes the value straight from the
+/// error indicator), on 3.12 and later one exception object. PyO3's
+/// exception for the same (`stop`) also allocates its arguments tuple and a
+/// boxed closure: a third of what an `await ch.recv_async()` that finds a
+/// value ready cost. A tuple would be read as the exception's arguments and
+/// an exception as the exception itself, so those go in PyO3's exception.
+fn end_next(py: Python<'_>, value: Py<PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    if value.is_none(py) {
+        return Ok(None);
+    }
+    let v = value.bind(py);
+    if v.is_instance_of::<PyTuple>() || v.is_instance_of::<PyBaseException>() {
+        return Err(stop(Ok(value)));
+    }
+    // SAFETY: attached (`py`), and `v` is a live object, of which the
+    // error indicator takes its own reference. PyO3's `tp_iternext`
+    // wrapper turns the `Ok(None)` returned next into NULL without
+    // touching the indicator, and nothing runs in between that could see
+    // or clear it (dropping `value` leaves the indicator's reference).
+    unsafe { pyo3::ffi::PyErr_SetObject(pyo3::ffi::PyExc_StopIteration, v.as_ptr()) };
+    Ok(None)
 }
 
 /// The outcome of a step of the delegated (trio) coroutine: what it
@@ -143,11 +174,39 @@ fn forwarded(py: Python<'_>, r: PyResult<Bound<'_, PyAny>>) -> Forwarded {
     }
 }
 
+/// The operation an awaitable drives. A channel operation (the common
+/// case, and mostly one that completes at once) is kept inline: no
+/// allocation of its own per `await`.
+enum Op {
+    Chan(Driven<ChanOp>),
+    Other(Box<dyn DynOp>),
+}
+
+impl std::ops::Deref for Op {
+    type Target = dyn DynOp;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Op::Chan(op) => op,
+            Op::Other(op) => &**op,
+        }
+    }
+}
+
 impl Awaitable {
     /// An awaitable that drives `op`; `timeout` bounds the wait.
     pub fn wrap<O: WaitOp>(py: Python<'_>, op: O, timeout: Timeout) -> PyResult<Value> {
+        Self::into_object(py, Op::Other(Box::new(Driven::new(op))), timeout)
+    }
+
+    /// An awaitable that drives a channel operation or a select.
+    pub fn wrap_chan(py: Python<'_>, op: ChanOp, timeout: Timeout) -> PyResult<Value> {
+        Self::into_object(py, Op::Chan(Driven::new(op)), timeout)
+    }
+
+    fn into_object(py: Python<'_>, op: Op, timeout: Timeout) -> PyResult<Value> {
         let aw = Awaitable {
-            op: Box::new(Driven::new(op)),
+            op,
             timeout,
             state: Mutex::new(State::Start),
         };
@@ -202,16 +261,16 @@ impl Awaitable {
         let this = slf.get();
         if let Some(result) = this.op.try_now(py) {
             *state = State::Finished;
-            return done(py, result);
+            return Step::Done(result);
         }
         if let Timeout::Now = this.timeout {
             *state = State::Finished;
-            return Err(this.timeout.error(this.op.what()));
+            return Step::Done(Err(this.timeout.error(this.op.what())));
         }
         let (next, result) = match flavor(py) {
             Ok(Flavor::Asyncio(event_loop)) => Self::start_asyncio(slf, event_loop),
             Ok(Flavor::Trio) => Self::start_trio(slf),
-            Err(e) => (State::Finished, Err(e)),
+            Err(e) => (State::Finished, Step::Done(Err(e))),
         };
         *state = next;
         result
@@ -224,10 +283,10 @@ impl Awaitable {
         let this = slf.get();
         let (event_loop, fut, wake) = match future_and_wake(py, event_loop) {
             Ok(x) => x,
-            Err(e) => return (State::Finished, Err(e)),
+            Err(e) => return (State::Finished, Step::Done(Err(e))),
         };
         if let Some(result) = this.op.register(py, wake) {
-            return (State::Finished, done(py, result));
+            return (State::Finished, Step::Done(result));
         }
         // Registered: from here on every failure withdraws, so no value is
         // ever handed to a waiter nobody reads.
@@ -258,11 +317,11 @@ impl Awaitable {
                     timer,
                     since: Since::now(),
                 };
-                (waiting, Ok(Some(yielded)))
+                (waiting, Step::Yield(yielded))
             }
             Err(e) => {
                 this.give_up();
-                (State::Finished, Err(e))
+                (State::Finished, Step::Done(Err(e)))
             }
         }
     }
@@ -274,16 +333,16 @@ impl Awaitable {
         let this = slf.get();
         let wake = match trio::wake(py) {
             Ok(wake) => wake,
-            Err(e) => return (State::Finished, Err(e)),
+            Err(e) => return (State::Finished, Step::Done(Err(e))),
         };
         if let Some(result) = this.op.register(py, wake) {
-            return (State::Finished, done(py, result));
+            return (State::Finished, Step::Done(result));
         }
         let inner = match trio::waiting(slf, this.timeout.seconds()) {
             Ok(inner) => inner,
             Err(e) => {
                 this.give_up();
-                return (State::Finished, Err(e));
+                return (State::Finished, Step::Done(Err(e)));
             }
         };
         // Its first step only yields to trio (the abort is its business
@@ -293,9 +352,9 @@ impl Awaitable {
                 State::Delegating {
                     inner: inner.unbind(),
                 },
-                Ok(Some(y)),
+                Step::Yield(y),
             ),
-            Forwarded::Ended(r) => (State::Finished, r.map(Some)),
+            Forwarded::Ended(r) => (State::Finished, Step::Done(r)),
         }
     }
 
@@ -308,10 +367,10 @@ impl Awaitable {
         call: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
     ) -> Step {
         match forwarded(py, call(&inner)) {
-            Forwarded::Yielded(y) => Ok(Some(y)),
+            Forwarded::Yielded(y) => Step::Yield(y),
             Forwarded::Ended(r) => {
                 *self.state.lock() = State::Finished;
-                done(py, r)
+                Step::Done(r)
             }
         }
     }
@@ -324,7 +383,7 @@ impl Awaitable {
         // awaitable was re-entered from its own step (a finalizer that
         // awaits it), which is an error, as for a running generator.
         let Some(mut state) = this.state.try_lock() else {
-            return Err(PyRuntimeError::new_err("operation already executing"));
+            return Step::Done(Err(PyRuntimeError::new_err("operation already executing")));
         };
         let fut = match &mut *state {
             State::Start => return Self::first_step(slf, &mut state),
@@ -336,9 +395,9 @@ impl Awaitable {
                 return this.forward(py, inner, |c| c.call_method1(intern!(py, "send"), (value,)));
             }
             State::Finished => {
-                return Err(PyRuntimeError::new_err(
+                return Step::Done(Err(PyRuntimeError::new_err(
                     "cannot reuse already awaited operation",
-                ));
+                )));
             }
         };
         drop(state);
@@ -349,9 +408,9 @@ impl Awaitable {
         this.finish_state(py);
         if let Err(e) = resumed {
             this.give_up();
-            return Err(e);
+            return Step::Done(Err(e));
         }
-        done(py, this.op.finish(py))
+        Step::Done(this.op.finish(py))
     }
 }
 
@@ -363,14 +422,18 @@ impl Awaitable {
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
-    fn __next__(slf: &Bound<'_, Self>) -> Step {
-        Self::step(slf, None)
+    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        match Self::step(slf, None) {
+            Step::Yield(y) => Ok(Some(y)),
+            Step::Done(Ok(v)) => end_next(slf.py(), v),
+            Step::Done(Err(e)) => Err(e),
+        }
     }
     #[pyo3(signature = (value, /))]
     fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        match Self::step(slf, Some(value))? {
-            Some(yielded) => Ok(yielded),
-            None => Err(stop(Ok(slf.py().None()))),
+        match Self::step(slf, Some(value)) {
+            Step::Yield(y) => Ok(y),
+            Step::Done(r) => Err(stop(r)),
         }
     }
 
@@ -396,9 +459,8 @@ impl Awaitable {
                     c.call_method1(intern!(py, "throw"), (exc,))
                 });
                 return match r {
-                    Ok(Some(yielded)) => Ok(yielded),
-                    Ok(None) => Err(stop(Ok(py.None()))),
-                    Err(e) => Err(e),
+                    Step::Yield(y) => Ok(y),
+                    Step::Done(r) => Err(stop(r)),
                 };
             }
             _ => return Err(exc),

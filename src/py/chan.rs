@@ -60,28 +60,30 @@ pub enum Reply {
 /// The cases of one operation (a single send or receive is a one-case
 /// plan), without the nil channels, which are never ready.
 pub struct Plan {
-    chans: Cases<Core>,
-    kinds: Cases<Kind>,
-    /// The position of each case in the caller's argument list.
-    index: Cases<usize>,
-    /// The values of the send cases, until they are handed to the core.
-    values: Cases<Option<Value>>,
+    /// A send or a receive has one case, kept inline: every `*_async` call
+    /// builds a plan, and a small one is cheap to make and to move. A
+    /// select's cases take one allocation.
+    cases: SmallVec<[Entry; 1]>,
     reply: Reply,
     /// Go's wait reason of a party blocked in this plan.
     reason: &'static str,
 }
 
-/// Most operations have one case, most selects a few.
-type Cases<T> = SmallVec<[T; 2]>;
+/// One case of a [`Plan`].
+struct Entry {
+    chan: Core,
+    kind: Kind,
+    /// The position of the case in the caller's argument list.
+    index: usize,
+    /// The value of a send case, until it is handed to the core.
+    value: Option<Value>,
+}
 
 impl Plan {
     /// An empty select of `given` cases, to be filled by [`Plan::push`].
     pub fn select(given: usize) -> Plan {
         Plan {
-            chans: SmallVec::with_capacity(given),
-            kinds: SmallVec::with_capacity(given),
-            index: SmallVec::with_capacity(given),
-            values: SmallVec::with_capacity(given),
+            cases: SmallVec::with_capacity(given),
             reply: Reply::Select,
             reason: if given == 0 {
                 "select (no cases)"
@@ -95,19 +97,27 @@ impl Plan {
     /// never ready).
     pub fn push(&mut self, index: usize, chan: &Chan, kind: Kind, value: Option<Value>) {
         if let Some(c) = &chan.inner {
-            self.chans.push(c.clone());
-            self.kinds.push(kind);
-            self.index.push(index);
-            self.values.push(value);
+            self.cases.push(Entry {
+                chan: c.clone(),
+                kind,
+                index,
+                value,
+            });
         }
     }
 
     fn single(chan: &Chan, kind: Kind, value: Option<Value>, reply: Reply) -> Plan {
-        let mut plan = Plan {
-            chans: SmallVec::new(),
-            kinds: smallvec![kind],
-            index: smallvec![0],
-            values: smallvec![value],
+        let cases = match &chan.inner {
+            Some(c) => smallvec![Entry {
+                chan: c.clone(),
+                kind,
+                index: 0,
+                value,
+            }],
+            None => SmallVec::new(),
+        };
+        Plan {
+            cases,
             reply,
             reason: match (kind, chan.inner.is_some()) {
                 (Kind::Send, true) => "chan send",
@@ -115,19 +125,7 @@ impl Plan {
                 (_, true) => "chan receive",
                 (_, false) => "chan receive (nil chan)",
             },
-        };
-        match &chan.inner {
-            Some(c) => plan.chans.push(c.clone()),
-            None => plan.clear(),
         }
-        plan
-    }
-
-    fn clear(&mut self) {
-        self.chans.clear();
-        self.kinds.clear();
-        self.index.clear();
-        self.values.clear();
     }
 
     /// The cases for the core, handing over the send values (or clones).
@@ -136,37 +134,39 @@ impl Plan {
         py: Python<'a>,
         clone: bool,
     ) -> impl Iterator<Item = Case<'a, Value>> {
-        let values = self.values.iter_mut().map(move |v| match clone {
-            true => v.as_ref().map(|v| v.clone_ref(py)),
-            false => v.take(),
-        });
-        self.chans.iter().zip(values).map(|(c, v)| match v {
-            Some(v) => Case::Send(&**c, v),
-            None => Case::Recv(&**c),
+        self.cases.iter_mut().map(move |Entry { chan, value, .. }| {
+            let value = match clone {
+                true => value.as_ref().map(|v| v.clone_ref(py)),
+                false => value.take(),
+            };
+            match value {
+                Some(v) => Case::Send(&**chan, v),
+                None => Case::Recv(&**chan),
+            }
         })
     }
 
     /// Performs a case if one is ready now, without registering anything.
     fn try_now(&mut self, py: Python<'_>) -> Option<Selected<Value>> {
-        if self.chans.len() != 1 {
-            if self.chans.is_empty() {
+        let [one] = &mut self.cases[..] else {
+            if self.cases.is_empty() {
                 return None;
             }
             return match core::select(self.cases(py, true), None) {
                 Poll::Ready(s) => Some(s),
                 Poll::Pending => None,
             };
-        }
-        let outcome = match self.values[0].take() {
-            Some(v) => match self.chans[0].try_send(v) {
+        };
+        let outcome = match one.value.take() {
+            Some(v) => match one.chan.try_send(v) {
                 Ok(()) => Outcome::Sent,
                 Err(TrySendError::Closed(_)) => Outcome::SendClosed,
                 Err(TrySendError::Full(v)) => {
-                    self.values[0] = Some(v);
+                    one.value = Some(v);
                     return None;
                 }
             },
-            None => match self.chans[0].try_recv() {
+            None => match one.chan.try_recv() {
                 TryRecv::Value(v) => Outcome::Received(Some(v)),
                 TryRecv::Closed => Outcome::Received(None),
                 TryRecv::Empty => return None,
@@ -188,7 +188,7 @@ impl Plan {
     }
 
     fn unregister(&self, waiter: &Arc<ChanWaiter<Value>>) {
-        core::unregister(self.chans.iter().map(|c| &**c), waiter);
+        core::unregister(self.cases.iter().map(|e| &*e.chan), waiter);
     }
 
     /// The Python result of the performed case.
@@ -198,13 +198,11 @@ impl Plan {
             Outcome::Sent => None,
             Outcome::Received(v) => Some(v),
         };
-        let (Some(&kind), Some(&index)) =
-            (self.kinds.get(selected.case), self.index.get(selected.case))
-        else {
+        let Some(&Entry { kind, index, .. }) = self.cases.get(selected.case) else {
             return Err(PyRuntimeError::new_err(format!(
                 "internal error: case {} performed, of {}",
                 selected.case,
-                self.kinds.len()
+                self.cases.len()
             )));
         };
         let value = match (kind, received) {
@@ -245,7 +243,7 @@ impl Plan {
         what: &'static str,
         timeout: Timeout,
     ) -> PyResult<Value> {
-        Awaitable::wrap(py, self.into_op(what, false), timeout)
+        Awaitable::wrap_chan(py, self.into_op(what, false), timeout)
     }
 }
 

@@ -179,5 +179,5 @@ pub fn select_async(
 ) -> PyResult<Value> {
     let timeout = Timeout::parse(timeout)?;
     let op = select_plan(cases)?.into_op("select_async", default);
-    Awaitable::wrap(py, op, timeout)
+    Awaitable::wrap_chan(py, op, timeout)
 }
