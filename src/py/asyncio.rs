@@ -10,7 +10,7 @@ use crate::core::waiter::Wake;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCFunction, PyString, PyTuple};
+use pyo3::types::{IntoPyDict, PyCFunction, PyString, PyTuple};
 use std::thread::ThreadId;
 
 pub(super) static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -78,16 +78,18 @@ pub(super) fn has_asyncios_own(
 
 /// `event_loop.create_future()`, for the running loop of the calling
 /// thread. When the loop's `create_future` is asyncio's own, the future is
-/// made as that method makes it, `asyncio.Future()` (which takes the running
-/// loop), without the method's Python frame: two per round trip of a
-/// coroutine ping-pong (see benches/PROFILES.md).
+/// made as that method makes it, `asyncio.Future(loop=event_loop)`, without
+/// the method's Python frame: two per round trip of a coroutine ping-pong
+/// (see benches/PROFILES.md). Given no loop, `Future()` would look up the
+/// running loop, which on 3.10 and 3.11 costs a `getpid` system call.
 fn new_future<'py>(event_loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     static OWN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let py = event_loop.py();
     let name = intern!(py, "create_future");
     if has_asyncios_own(event_loop, name, &OWN)? {
-        asyncio_attr(py, &FUTURE, "Future")?.call0()
+        let kwargs = [(intern!(py, "loop"), event_loop)].into_py_dict(py)?;
+        asyncio_attr(py, &FUTURE, "Future")?.call((), Some(&kwargs))
     } else {
         call::method0(event_loop, name)
     }

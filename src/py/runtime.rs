@@ -15,7 +15,7 @@ use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{IntoPyDict, PyDict, PyTuple, PyType};
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -322,7 +322,7 @@ pub fn _start_task<'py>(
 ///
 /// When the loop creates its tasks as asyncio's own loops do (their
 /// `create_task`, no task factory), the task is made here as that method
-/// makes it: `asyncio.Task(coro)`, which takes the running loop. This
+/// makes it: `asyncio.Task(coro, loop=loop_)`. This
 /// skips the Python frame of `BaseEventLoop.create_task`: 2.6% of a
 /// coroutine goroutine's whole life, start to finish (benches/PROFILES.md,
 /// "Issue 12's bookkeeping"). A running loop cannot be closed, so that
@@ -343,7 +343,11 @@ fn new_task<'py>(
             .getattr_opt(intern!(py, "_task_factory"))?
             .is_some_and(|f| f.is_none());
     if plain {
-        asyncio_attr(py, &TASK, "Task")?.call1((coro,))
+        // With the loop given, the task does not look up the running loop
+        // (on 3.10 and 3.11 a `getpid` system call), as create_task's own
+        // `Task(coro, loop=self)` does not.
+        let kwargs = [(intern!(py, "loop"), loop_)].into_py_dict(py)?;
+        asyncio_attr(py, &TASK, "Task")?.call((coro,), Some(&kwargs))
     } else {
         call::method1(loop_, name, coro)
     }
