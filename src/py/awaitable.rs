@@ -138,21 +138,24 @@ fn stop(result: PyResult<Py<PyAny>>) -> PyErr {
 /// exception for the same (`stop`) also allocates its arguments tuple and a
 /// boxed closure: a third of what an `await ch.recv_async()` that finds a
 /// value ready cost. A tuple would be read as the exception's arguments and
-/// an exception as the exception itself, so those go in PyO3's exception.
+/// an exception as the exception itself, so those are set inside a 1-tuple
+/// of arguments (a select's `(index, value)` among them).
 fn end_next(py: Python<'_>, value: Py<PyAny>) -> PyResult<Option<Py<PyAny>>> {
     if value.is_none(py) {
         return Ok(None);
     }
-    let v = value.bind(py);
-    if v.is_instance_of::<PyTuple>() || v.is_instance_of::<PyBaseException>() {
-        return Err(stop(Ok(value)));
-    }
-    // SAFETY: attached (`py`), and `v` is a live object, of which the
+    let v = value.into_bound(py);
+    let set = if v.is_instance_of::<PyTuple>() || v.is_instance_of::<PyBaseException>() {
+        PyTuple::new(py, [v])?.into_any()
+    } else {
+        v
+    };
+    // SAFETY: attached (`py`), and `set` is a live object, of which the
     // error indicator takes its own reference. PyO3's `tp_iternext`
     // wrapper turns the `Ok(None)` returned next into NULL without
     // touching the indicator, and nothing runs in between that could see
-    // or clear it (dropping `value` leaves the indicator's reference).
-    unsafe { pyo3::ffi::PyErr_SetObject(pyo3::ffi::PyExc_StopIteration, v.as_ptr()) };
+    // or clear it (dropping `set` leaves the indicator's reference).
+    unsafe { pyo3::ffi::PyErr_SetObject(pyo3::ffi::PyExc_StopIteration, set.as_ptr()) };
     Ok(None)
 }
 
