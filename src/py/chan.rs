@@ -191,6 +191,15 @@ impl Plan {
         core::unregister(self.cases.iter().map(|e| &*e.chan), waiter);
     }
 
+    /// After `waiter` was completed: the channel that completed it took
+    /// that entry off its queue, so only a select's other cases are left
+    /// to remove (a send or a receive skips the channel's lock).
+    fn unregister_completed(&self, waiter: &Arc<ChanWaiter<Value>>) {
+        if self.cases.len() > 1 {
+            self.unregister(waiter);
+        }
+    }
+
     /// The Python result of the performed case.
     fn reply(&self, py: Python<'_>, selected: Selected<Value>) -> PyResult<Value> {
         let received = match selected.outcome {
@@ -292,13 +301,13 @@ impl WaitOp for ChanOp {
         w: &Arc<ChanWaiter<Value>>,
         r: Selected<Value>,
     ) -> Option<PyResult<Value>> {
-        self.plan.unregister(w);
+        self.plan.unregister_completed(w);
         Some(self.plan.reply(py, r))
     }
 
     fn abandon(&mut self, w: &Arc<ChanWaiter<Value>>, r: Selected<Value>) {
         // A received value nobody will see is dropped (the sender moved on).
-        self.plan.unregister(w);
+        self.plan.unregister_completed(w);
         drop(r);
     }
 }
