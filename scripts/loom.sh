@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Model-checks the core with loom: the channel (src/core/chan/loom_tests.rs)
-# and the mutex, rwmutex and wait group (src/core/loom_sync.rs).
+# Model-checks the core with loom: the channel (src/core/chan/loom_tests.rs),
+# the mutex, rwmutex and wait group (src/core/loom_sync.rs), and the goroutine
+# pool's job queue (src/core/pool/loom_tests.rs).
 #
 #   scripts/loom.sh            # preemption bound 2 (LOOM_MAX_PREEMPTIONS)
 #   LOOM_MAX_PREEMPTIONS=3 scripts/loom.sh

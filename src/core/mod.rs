@@ -8,9 +8,6 @@ pub mod cond;
 pub mod context;
 pub mod idmap;
 pub mod mutex;
-// The pool's queue is built on std atomics and parking_lot, which loom cannot
-// model; it is not part of the loom build.
-#[cfg(not(loom))]
 pub mod pool;
 pub mod rwmutex;
 pub mod sema;

@@ -39,12 +39,14 @@
 //! deque, which workers only ever try-take from, so that
 //! `gocurrent.runtime` can list the jobs waiting in it
 //! ([`JobQueue::queued`]).
+//!
+//! Its locks, atomics and `Arc` come from [`super::shim`], so that loom
+//! model-checks the protocols above (`pool/loom_tests.rs`).
 
+use super::shim::{Arc, AtomicU64, AtomicUsize, Mutex};
 use super::waiter::Waiter;
-use parking_lot::Mutex;
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 /// What the submitter must do after [`JobQueue::submit`].
@@ -164,6 +166,13 @@ impl<J> JobQueue<J> {
             return Submitted::ToIdleWorker;
         };
         self.push(job);
+        // A worker may have gone idle, or a handed job begun, since
+        // `hand_to_idle` looked, and looked at the backlog before the job
+        // was in it: hand it on now, not when the monitor next looks (found
+        // by loom; an idle list is seen empty without its lock as before).
+        if self.idle_len.load(SeqCst) > 0 {
+            self.dispatch();
+        }
         Submitted::Queued {
             start_worker: self.claim_start(false),
         }
@@ -220,11 +229,13 @@ impl<J> JobQueue<J> {
             let Some(job) = self.try_take() else { return };
             if let Err(job) = self.hand_to_idle(job) {
                 // Raced away meanwhile: put it back at the front, where it
-                // is still the oldest.
+                // is still the oldest, and look again: a worker that went
+                // idle meanwhile may have found the backlog empty while the
+                // job was out of it (found by loom).
                 let mut backlog = self.backlog.lock();
                 backlog.push_front(job);
                 self.queued.store(backlog.len(), SeqCst);
-                return;
+                continue;
             }
             self.taken.fetch_add(1, SeqCst);
         }
@@ -256,6 +267,22 @@ impl<J> JobQueue<J> {
     /// this worker while idle: then the worker calls [`JobQueue::started`]
     /// once it can run it.
     pub fn next(&self, finished: bool, idle_timeout: Duration) -> Option<(J, bool)> {
+        self.next_with(finished, Waiter::for_current_thread, |me| {
+            me.park(Some(Instant::now() + idle_timeout))
+        })
+    }
+
+    /// [`JobQueue::next`], the idle worker's waiter made by `waiter` and
+    /// waited on by `park` (`None`: the idle timeout passed). Only the loom
+    /// models pass others: a waiter that wakes a loom thread, and a wait
+    /// whose timeout fires when the model says so (loom models no time).
+    #[inline(always)]
+    fn next_with(
+        &self,
+        finished: bool,
+        mut waiter: impl FnMut() -> Arc<Waiter<J>>,
+        mut park: impl FnMut(&Waiter<J>) -> Option<J>,
+    ) -> Option<(J, bool)> {
         if finished {
             self.running.fetch_sub(1, SeqCst);
         }
@@ -264,14 +291,14 @@ impl<J> JobQueue<J> {
                 self.took_from_backlog();
                 return Some((job, false));
             }
-            let me = Waiter::for_current_thread();
+            let me = waiter();
             self.push_idle(me.clone());
             // A job may have entered the backlog just before we became
             // idle: take it back unless a submitter handed us one meanwhile.
             if !self.backlog_empty() && self.leave_idle(&me) {
                 continue;
             }
-            if let Some(job) = me.park(Some(Instant::now() + idle_timeout)) {
+            if let Some(job) = park(&me) {
                 return Some((job, true));
             }
             // Timed out: retire, unless a job was handed over meanwhile.
@@ -371,6 +398,9 @@ impl<J> JobQueue<J> {
         self.idle_len.load(SeqCst)
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 #[cfg(all(test, not(loom)))]
 mod tests {

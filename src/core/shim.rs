@@ -1,6 +1,6 @@
 //! The loom shim: the synchronisation primitives the core is built on (its
-//! `Arc`, its locks, the atomics of the mutex, rwmutex and wait group), in
-//! one place so that `--cfg loom` can swap in loom's model-checked versions.
+//! `Arc`, its locks, the atomics of the mutex, rwmutex, wait group and the
+//! pool's job queue), in one place so that `--cfg loom` can swap in loom's model-checked versions.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
@@ -9,7 +9,7 @@ pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
 
 /// A mutex whose `lock` returns the guard directly (parking_lot's shape).
 #[cfg(not(loom))]
@@ -46,3 +46,52 @@ pub(crate) fn shuffle<T>(order: &mut [T]) {
 }
 #[cfg(loom)]
 pub(crate) fn shuffle<T>(_order: &mut [T]) {}
+
+/// The pool's counters. loom models `SeqCst` loads and stores as `AcqRel`
+/// (loom's README, "Unsupported features"), so it would let through the
+/// store-buffering outcome that the pool's handshakes rely on `SeqCst` to
+/// rule out (a submitter stores the backlog's length, then loads the idle
+/// count; a worker going idle does the reverse; each must see the other's
+/// store or have its own seen) and report it as a deadlock. `fence(SeqCst)`
+/// loom does model, so under loom every `SeqCst` load is preceded by one:
+/// whatever a thread stored before a load is then ordered before it, as
+/// `SeqCst` guarantees. (Read-modify-writes need none: loom has them read
+/// the latest value.)
+#[cfg(loom)]
+#[derive(Debug)]
+pub(crate) struct AtomicUsize(loom::sync::atomic::AtomicUsize);
+#[cfg(loom)]
+impl AtomicUsize {
+    pub(crate) fn new(v: usize) -> Self {
+        AtomicUsize(loom::sync::atomic::AtomicUsize::new(v))
+    }
+    fn fence(order: std::sync::atomic::Ordering) {
+        if order == std::sync::atomic::Ordering::SeqCst {
+            loom::sync::atomic::fence(order);
+        }
+    }
+    pub(crate) fn load(&self, order: std::sync::atomic::Ordering) -> usize {
+        Self::fence(order);
+        self.0.load(order)
+    }
+    pub(crate) fn store(&self, v: usize, order: std::sync::atomic::Ordering) {
+        self.0.store(v, order)
+    }
+    pub(crate) fn fetch_add(&self, v: usize, order: std::sync::atomic::Ordering) -> usize {
+        self.0.fetch_add(v, order)
+    }
+    pub(crate) fn fetch_sub(&self, v: usize, order: std::sync::atomic::Ordering) -> usize {
+        self.0.fetch_sub(v, order)
+    }
+    pub(crate) fn fetch_update<F>(
+        &self,
+        set: std::sync::atomic::Ordering,
+        fetch: std::sync::atomic::Ordering,
+        f: F,
+    ) -> Result<usize, usize>
+    where
+        F: FnMut(usize) -> Option<usize>,
+    {
+        self.0.fetch_update(set, fetch, f)
+    }
+}
