@@ -169,10 +169,8 @@ impl<J> JobQueue<J> {
         // A worker may have gone idle, or a handed job begun, since
         // `hand_to_idle` looked, and looked at the backlog before the job
         // was in it: hand it on now, not when the monitor next looks (found
-        // by loom; an idle list is seen empty without its lock as before).
-        if self.idle_len.load(SeqCst) > 0 {
-            self.dispatch();
-        }
+        // by loom; with no worker idle, one load).
+        self.dispatch();
         Submitted::Queued {
             start_worker: self.claim_start(false),
         }
@@ -220,10 +218,11 @@ impl<J> JobQueue<J> {
     }
 
     /// Hands backlog jobs to idle workers while fewer than `procs` handed
-    /// jobs wait to run.
+    /// jobs wait to run. The idle list first: it is empty whenever the
+    /// workers are all busy, when `submit` queues a job.
     fn dispatch(&self) {
-        while !self.backlog_empty()
-            && self.idle_len.load(SeqCst) > 0
+        while self.idle_len.load(SeqCst) > 0
+            && !self.backlog_empty()
             && self.waking.load(SeqCst) < self.procs
         {
             let Some(job) = self.try_take() else { return };

@@ -1,6 +1,7 @@
 //! The loom shim: the synchronisation primitives the core is built on (its
 //! `Arc`, its locks, the atomics of the mutex, rwmutex, wait group and the
-//! pool's job queue), in one place so that `--cfg loom` can swap in loom's model-checked versions.
+//! pool's job queue), in one place so that `--cfg loom` can swap in loom's
+//! model-checked versions.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;

@@ -359,6 +359,19 @@ fn loom_pool_waking_cap() {
     });
 }
 
+/// Models (d) and (d'): job 0, on a busy worker, blocks (`until` as in
+/// [`Blocks`]) while job 1 is submitted, one proc; how many workers were
+/// started.
+fn block_races_submit(until: Option<Job>) -> usize {
+    let mut model = Model::new(1, 2, Timeout::Quiet);
+    model.blocks = Some(Blocks { blocker: 0, until });
+    let m = std::sync::Arc::new(model);
+    let w = busy_worker(&m);
+    m.go(1);
+    m.finish(vec![w]);
+    m.starts.load(SeqCst)
+}
+
 /// (d) A worker whose job blocks in a gocurrent wait until the next job has
 /// run (a receive from a channel that job sends on), racing the submit of
 /// that job, one proc: the submit (seeing the worker blocked) or the block
@@ -367,20 +380,11 @@ fn loom_pool_waking_cap() {
 #[test]
 fn loom_pool_block_races_submit() {
     run_model("loom_pool_block_races_submit", || {
-        let mut model = Model::new(1, 2, Timeout::Quiet);
-        model.blocks = Some(Blocks {
-            blocker: 0,
-            until: Some(1),
-        });
-        let m = std::sync::Arc::new(model);
-        let w = busy_worker(&m);
-        m.go(1);
-        m.finish(vec![w]);
+        let starts = block_races_submit(Some(1));
         // One start is enough, and one always happens (else the blocked
         // worker waits for ever); a second one when a claim acted on the
         // backlog it saw, and the job was taken, even run, before its
         // compare-and-swap: that worker finds nothing and idles.
-        let starts = m.starts.load(SeqCst);
         assert!((1..=2).contains(&starts), "{starts} workers started");
     });
 }
@@ -392,16 +396,7 @@ fn loom_pool_block_races_submit() {
 #[test]
 fn loom_pool_brief_block_races_submit() {
     run_model("loom_pool_brief_block_races_submit", || {
-        let mut model = Model::new(1, 2, Timeout::Quiet);
-        model.blocks = Some(Blocks {
-            blocker: 0,
-            until: None,
-        });
-        let m = std::sync::Arc::new(model);
-        let w = busy_worker(&m);
-        m.go(1);
-        m.finish(vec![w]);
-        let starts = m.starts.load(SeqCst);
+        let starts = block_races_submit(None);
         assert!(starts <= 2, "{starts} workers started");
     });
 }
