@@ -193,6 +193,54 @@ def test_pool_grows_when_all_are_blocked():
     assert sorted(finished.recv(timeout=60) for _ in range(n)) == list(range(n))
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the futex hash is Linux's")
+@pytest.mark.timeout(120)
+def test_thousands_of_goroutine_threads_get_the_futex_table_grown():
+    """Past 1,024 goroutine threads the kernel's futex table of the process
+    (Linux 6.16+) grows to a bucket per thread: 1,100 blocked goroutines
+    get 2,048 buckets (the kernel's own default is 4 per CPU). In a child,
+    so the table starts at the kernel's size."""
+    proc = run_python(
+        """
+        import ctypes, time
+        from gocurrent import Chan, go
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        zero = ctypes.c_ulong(0)
+
+        def slots():
+            return libc.prctl(78, ctypes.c_ulong(2), zero, zero, zero)  # GET_SLOTS
+
+        n = 1100
+        gate, started = Chan(), Chan(n)
+
+        def blocked():
+            started.send(None)
+            gate.recv()
+
+        go(blocked)
+        started.recv(timeout=60)
+        at_first = slots()
+        for _ in range(n - 1):
+            go(blocked)
+        for _ in range(n - 1):
+            started.recv(timeout=60)
+        deadline = time.monotonic() + 60
+        while 0 < slots() < 2048 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print(at_first, slots())
+        gate.close()
+        """,
+        timeout=110,
+    )
+    assert proc.returncode == 0, proc.stderr
+    at_first, at_last = map(int, proc.stdout.split())
+    if at_first <= 0:
+        pytest.skip("no private futex hash here (Linux < 6.16, or the global one)")
+    assert at_first < 2048
+    assert at_last == 2048
+
+
 def test_a_blocked_goroutine_does_not_starve_queued_work():
     # One goroutine blocks for ever; many short ones started after it all run.
     go(Chan().recv)

@@ -6,6 +6,8 @@ pub mod chan;
 pub mod cond;
 #[cfg(not(loom))]
 pub mod context;
+#[cfg(not(loom))]
+pub mod futex_hash;
 pub mod idmap;
 pub mod mutex;
 pub mod pool;

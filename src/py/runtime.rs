@@ -7,6 +7,7 @@
 use super::asyncio::{CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, has_asyncios_own};
 use super::call;
 use crate::blocking;
+use crate::core::futex_hash;
 use crate::core::idmap::IdMap;
 use crate::core::pool::{JobQueue, Submitted};
 use parking_lot::{Mutex, RwLock};
@@ -18,7 +19,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyDict, PyTuple, PyType};
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -93,17 +94,29 @@ fn monitor_loop() {
     }
 }
 
+/// Goroutine threads alive (started and not exited).
+static WORKERS: AtomicUsize = AtomicUsize::new(0);
+
 /// Starts a goroutine thread for a start already claimed on `q`: a native
 /// thread that attaches to the interpreter and runs
 /// `gocurrent._runtime._worker`. Needs no GIL: creating a thread takes
-/// ~30 µs of system time, which then overlaps with Python code.
+/// ~30 µs of system time, which then overlaps with Python code. Thousands
+/// of goroutine threads get the kernel's futex table grown for them.
 fn start_worker(q: &Queue) {
+    let workers = WORKERS.fetch_add(1, Ordering::Relaxed) + 1;
     let spawned = std::thread::Builder::new()
         .name("goroutine".into())
         .stack_size(STACK_SIZE)
-        .spawn(|| blocking::run_attached(run_worker));
-    if spawned.is_err() {
-        q.start_failed();
+        .spawn(|| {
+            blocking::run_attached(run_worker);
+            WORKERS.fetch_sub(1, Ordering::Relaxed);
+        });
+    match spawned {
+        Ok(_) => futex_hash::fit(workers),
+        Err(_) => {
+            WORKERS.fetch_sub(1, Ordering::Relaxed);
+            q.start_failed();
+        }
     }
 }
 
@@ -536,6 +549,8 @@ pub fn _after_fork_in_child(main_thread_ident: u64) -> PyResult<()> {
     blocking::set_main_thread(main_thread_ident);
     *POOL.write() = Arc::new(JobQueue::default());
     *MONITOR.lock() = None;
+    WORKERS.store(0, Ordering::Relaxed);
+    futex_hash::after_fork_in_child();
     // The parent's coroutine goroutines are gone with its event loops.
     let sites = std::mem::take(&mut *CALL_SITES.lock());
     drop(sites);
