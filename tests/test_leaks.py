@@ -56,14 +56,14 @@ def usage() -> tuple[int, int, int, int]:
     return len(gc.get_objects()), heap, rss(), threading.active_count()
 
 
-def quiesce(goroutines: int) -> None:
-    """Waits until no more than ``goroutines`` goroutines exist: those a
+def quiesce(running: int) -> None:
+    """Waits until no more than ``running`` goroutines exist: those a
     workload started (an ``after_func``'s function, a producer) may still be
     queued or running when it returns, holding what they were given, and on
     a busy machine they can lag far behind (a ``gc.collect()`` holds the GIL
     they need)."""
-    assert eventually(lambda: runtime.num_goroutine() <= goroutines, timeout=60), (
-        f"{runtime.num_goroutine()} goroutines still running, {goroutines} before"
+    assert eventually(lambda: runtime.num_goroutine() <= running, timeout=60), (
+        f"{runtime.num_goroutine()} goroutines still running, {running} before"
     )
 
 
@@ -113,15 +113,12 @@ def check_returns_to_baseline(
         before = usage()
         workload(n)
         quiesce(running)
-        deadline = time.monotonic() + 30
-        while over := growth(before, usage(), objects, heap, resident):
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        assert eventually(lambda: not growth(before, usage(), objects, heap, resident), 30), (
+            "; ".join(growth(before, usage(), objects, heap, resident))
+        )
     finally:
         if traced:
             tracemalloc.stop()
-    assert not over, "; ".join(over)
 
 
 def chan_traffic(n: int) -> None:
