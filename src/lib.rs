@@ -67,6 +67,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::runtime::_task_done, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_call_site, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_set_tracking, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_machine_busy, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_arrive, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_start_worker, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_next_job, m)?)?;

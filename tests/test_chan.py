@@ -708,3 +708,59 @@ def test_repr():
     assert repr(nilchan) == "nilchan"
     r = repr(Chan(3))
     assert "Chan" in r
+
+
+@pytest.mark.timeout(120)
+def test_unbuffered_hand_offs_while_other_processes_take_the_cores():
+    """On a busy machine an unbuffered hand-off to a thread that just
+    blocked wakes it with the GIL released (core/spin.rs,
+    partner_runs_first): every value still arrives once, in order, both
+    when the sender finds the receiver parked and the other way round."""
+    import os
+    import subprocess
+    import sys
+
+    from gocurrent import _native
+    from support import eventually
+
+    cores = len(os.sched_getaffinity(0))
+    if cores > 8:
+        pytest.skip(f"{cores} cores: too many busy processes to start")
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)
+    ]
+    try:
+        if not eventually(_native._machine_busy, 30):
+            pytest.skip("the busy processes never made the machine busy")
+        n = 5_000
+        ping, pong = Chan(), Chan()
+        replies = []
+
+        def ponger():
+            for _ in range(n):
+                pong.send(ping.recv() + 1)
+
+        go(ponger)
+        for i in range(n):
+            ping.send(i)
+            replies.append(pong.recv(timeout=30))
+        assert replies == [i + 1 for i in range(n)]
+
+        # One way only: the two find each other parked in either order.
+        values = Chan()
+        done = Chan(1)
+
+        def sender():
+            for i in range(n):
+                values.send(i)
+            done.send(True)
+
+        go(sender)
+        got = [values.recv(timeout=30) for _ in range(n)]
+        assert got == list(range(n))
+        assert done.recv(timeout=30) is True
+    finally:
+        for h in hogs:
+            h.kill()
+        for h in hogs:
+            h.wait()

@@ -36,6 +36,7 @@
 //! regard to the machine's load, which is exactly the behaviour measured
 //! to collapse under load; no crate tells other processes' load apart.
 
+use super::waiter::{Deferred, Wakeable};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -187,6 +188,34 @@ pub(crate) fn wait_briefly(ready: impl Fn() -> bool, deadline: Option<Instant>) 
         }
     }
     false
+}
+
+/// Whether other processes keep the cores busy: the latest sample's
+/// verdict (sampled again if stale).
+pub(crate) fn machine_is_busy() -> bool {
+    machine_busy(clock())
+}
+
+/// How recently a woken thread must have begun to wait for
+/// [`partner_runs_first`] to hold: a partner that blocked this recently is
+/// in an exchange (request and reply), not a long wait.
+const EXCHANGE: Duration = Duration::from_millis(1);
+
+/// Whether a hand-off that completed at once should let its partner run
+/// first: the caller releases the GIL around the wakes `d` holds, instead
+/// of waking with the GIL held. True only while other processes keep the
+/// cores busy and every wake unparks a thread that blocked less than
+/// [`EXCHANGE`] ago. There, the woken thread often runs at once on the
+/// waker's own CPU, and finding the GIL held it sleeps a second time, on
+/// the GIL: loaded thread ping-pong made 9.4 futex calls per round trip,
+/// pygolang (whose `send` lets go of the GIL) 4.1. Measured on 2 cores
+/// with both taken (benches/PROFILES.md, "The partner runs first"): ping-
+/// pong 19.6 -> 12.8 µs per round trip, mean of 15 runs. Not on an idle
+/// machine (a wake there is cheap, and every GIL release costs the
+/// producer that wakes a consumer per item), and not for a thread that
+/// waited long (a daisy chain's links: 10-15% slower loaded with it).
+pub(crate) fn partner_runs_first<W: Wakeable, T>(d: &Deferred<W, T>) -> bool {
+    d.has_wakes() && machine_busy(clock()) && d.wakes_threads_waiting_within(EXCHANGE)
 }
 
 /// Called by a goroutine thread that blocked and started a thread to take

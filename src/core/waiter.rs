@@ -28,7 +28,7 @@ use super::shim::{Arc, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::Release};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 // Fork bookkeeping. These are plain std atomics even under loom: they only
 // change in a forked child, before it starts any thread (so Relaxed is
@@ -147,6 +147,8 @@ pub struct Waiter<R> {
     /// module docs on `os.fork()`).
     generation: u64,
     thread: u64,
+    /// When a thread's waiter was made (it began to wait); None for others.
+    since: Option<Instant>,
 }
 
 impl<R> Waiter<R> {
@@ -154,12 +156,14 @@ impl<R> Waiter<R> {
     /// (`wake` must wake this thread or its event loop: after a fork the
     /// waiter is alive only if this thread is).
     pub fn new(wake: Wake) -> Arc<Self> {
+        let since = matches!(wake, Wake::Thread(_)).then(Instant::now);
         Arc::new(Waiter {
             slot: Mutex::new(Slot::Waiting),
             ready: AtomicBool::new(false),
             wake,
             generation: GENERATION.load(Relaxed),
             thread: thread_token(),
+            since,
         })
     }
 
@@ -309,11 +313,19 @@ pub type Defer<R, T = ()> = Deferred<Waiter<R>, T>;
 /// Anything that [`Deferred`] can wake.
 pub trait Wakeable {
     fn wake_up(&self);
+    /// When the thread that waking it unparks began to wait; None if waking
+    /// it does something else (calls back into an event loop).
+    fn thread_waiting_since(&self) -> Option<Instant> {
+        None
+    }
 }
 
 impl<R> Wakeable for Waiter<R> {
     fn wake_up(&self) {
         self.wake();
+    }
+    fn thread_waiting_since(&self) -> Option<Instant> {
+        self.since
     }
 }
 
@@ -333,6 +345,25 @@ impl<W: Wakeable, T> Deferred<W, T> {
     pub fn drop_later(&mut self, value: T) {
         self.trash.push(value);
     }
+    /// True if there are wakes to do.
+    pub fn has_wakes(&self) -> bool {
+        !self.wakes.is_empty()
+    }
+    /// True if there are wakes to do and each unparks a thread that began
+    /// to wait less than `within` ago.
+    pub fn wakes_threads_waiting_within(&self, within: Duration) -> bool {
+        !self.wakes.is_empty()
+            && self.wakes.iter().all(|w| {
+                w.thread_waiting_since()
+                    .is_some_and(|since| since.elapsed() < within)
+            })
+    }
+    /// Does the wakes now, not at drop (the values are still dropped then).
+    pub fn wake_now(&mut self) {
+        for w in self.wakes.drain(..) {
+            w.wake_up();
+        }
+    }
 }
 
 impl<W: Wakeable, T> Default for Deferred<W, T> {
@@ -343,9 +374,7 @@ impl<W: Wakeable, T> Default for Deferred<W, T> {
 
 impl<W: Wakeable, T> Drop for Deferred<W, T> {
     fn drop(&mut self) {
-        for w in self.wakes.drain(..) {
-            w.wake_up();
-        }
+        self.wake_now();
         self.trash.clear();
     }
 }
@@ -466,5 +495,28 @@ mod tests {
             assert_eq!(woken.load(Ordering::SeqCst), 0);
         }
         assert_eq!(woken.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn an_exchange_is_a_wake_of_threads_that_began_to_wait_within_the_bound() {
+        let hour = Duration::from_secs(3600);
+        let mut d: Defer<u32> = Deferred::new();
+        assert!(!d.has_wakes());
+        assert!(!d.wakes_threads_waiting_within(hour));
+        d.wake(Waiter::for_current_thread());
+        assert!(d.has_wakes());
+        assert!(d.wakes_threads_waiting_within(hour));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(!d.wakes_threads_waiting_within(Duration::from_millis(1)));
+        // A waiter that calls back (an event loop's) is never one.
+        let (w, woken) = counting();
+        d.wake(w);
+        assert!(!d.wakes_threads_waiting_within(hour));
+        d.wake_now();
+        assert!(!d.has_wakes());
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        drop(d);
+        assert_eq!(woken.load(Ordering::SeqCst), 1, "woken again at drop");
+        std::thread::park_timeout(Duration::ZERO); // the unpark it left
     }
 }

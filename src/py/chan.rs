@@ -9,7 +9,7 @@ use super::errors::{close_of_nil, must_be, send_on_closed};
 use super::timeout::Timeout;
 use crate::blocking;
 use crate::core::chan::{
-    self as core, Case, ChanWaiter, Outcome, Poll, Selected, TryRecv, TrySendError,
+    self as core, Case, ChanDefer, ChanWaiter, Outcome, Poll, Selected, TryRecv, TrySendError,
 };
 use crate::wait::WaitOp;
 use pyo3::PyTraverseError;
@@ -404,7 +404,10 @@ impl Chan {
     ) -> PyResult<()> {
         let timeout = Timeout::parse(timeout)?;
         if let Some(c) = &self.inner {
-            match c.try_send(value) {
+            let mut d = ChanDefer::new();
+            let sent = c.try_send_with(value, &mut d);
+            hand_off(py, c, d);
+            match sent {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Closed(_)) => return Err(send_on_closed()),
                 Err(TrySendError::Full(v)) => {
@@ -426,7 +429,10 @@ impl Chan {
     fn recv(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
         let timeout = Timeout::parse(timeout)?;
         if let Some(c) = &self.inner {
-            match c.try_recv() {
+            let mut d = ChanDefer::new();
+            let got = c.try_recv_with(&mut d);
+            hand_off(py, c, d);
+            match got {
                 TryRecv::Value(v) => return Ok(v),
                 TryRecv::Closed => return Ok(py.None()),
                 TryRecv::Empty => {}
@@ -598,4 +604,15 @@ impl Chan {
             }
         }
     }
+}
+
+/// Does the wakes of a channel operation that completed at once: on an
+/// unbuffered channel, with the GIL released when the partner should run
+/// first (see `spin::partner_runs_first`, which says when and why).
+fn hand_off(py: Python<'_>, c: &core::Chan<Value>, mut d: ChanDefer<Value>) {
+    if c.cap() == 0 && crate::core::spin::partner_runs_first(&d) {
+        py.detach(|| d.wake_now());
+    }
+    // The rest (values to drop) with the GIL held.
+    drop(d);
 }

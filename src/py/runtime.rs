@@ -228,6 +228,13 @@ fn tracked_spawn(py: Python<'_>, id: u64) -> PyResult<()> {
     Ok(())
 }
 
+/// Whether the waiting policy takes the machine to be busy with other
+/// processes' work (see core/spin.rs): for tests.
+#[pyfunction]
+pub fn _machine_busy() -> bool {
+    crate::core::spin::machine_is_busy()
+}
+
 /// Turns the tracking of goroutines' owners (gocurrent.testing) on or off.
 #[pyfunction]
 pub fn _set_tracking(on: bool) {
