@@ -726,9 +726,7 @@ def test_unbuffered_hand_offs_while_other_processes_take_the_cores():
     cores = len(os.sched_getaffinity(0))
     if cores > 8:
         pytest.skip(f"{cores} cores: too many busy processes to start")
-    hogs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)
-    ]
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
     try:
         if not eventually(_native._machine_busy, 30):
             pytest.skip("the busy processes never made the machine busy")
