@@ -65,6 +65,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py::runtime::_forget, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_start_task, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_task_done, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_coroutine_tasks, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_task_goroutine, m)?)?;
+    m.add_function(wrap_pyfunction!(py::runtime::_coroutine_task_count, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_call_site, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_set_tracking, m)?)?;
     m.add_function(wrap_pyfunction!(py::runtime::_machine_busy, m)?)?;

@@ -551,6 +551,44 @@ def test_coroutine_goroutine_exception_on_running_loop_reaches_excepthook(hooked
     _check_hook_args(asyncio.run(main()), exc)
 
 
+@pytest.mark.timeout(60)
+def test_coroutine_goroutines_of_loops_on_two_threads_all_report_and_end(monkeypatch):
+    """Each loop's thread runs its goroutines' done callbacks in a context of
+    its own: two loops whose goroutines fail at the same time report every
+    exception, and their callbacks never fail (asyncio would log them)."""
+    from gocurrent import runtime
+
+    n = 1000
+    reported = Chan(2 * n)
+    monkeypatch.setattr(threading, "excepthook", lambda args: reported.send(args.exc_value))
+    callback_errors = []
+
+    async def fail(i):
+        await asyncio.sleep(0)
+        raise ValueError(i)
+
+    async def main(first):
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: callback_errors.append(context)
+        )
+        for i in range(first, first + n):
+            go(fail, i)
+        while any(not t.done() for t in asyncio.all_tasks() if t is not asyncio.current_task()):
+            await asyncio.sleep(0)
+
+    base = runtime.num_goroutine()
+    threads = [threading.Thread(target=asyncio.run, args=(main(k * n),)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    got = sorted(reported.recv(timeout=10).args[0] for _ in range(2 * n))
+    assert got == list(range(2 * n))
+    assert callback_errors == []
+    assert runtime.num_goroutine() == base
+
+
 def test_coroutine_goroutine_exception_on_background_loop_reaches_excepthook(hooked):
     exc = LookupError("bg boom")
 

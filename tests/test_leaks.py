@@ -217,6 +217,41 @@ def test_ten_thousand_goroutines() -> None:
     check_returns_to_baseline(goroutines, 10_000)
 
 
+def loops_on_threads(n: int) -> None:
+    """n//10 threads, one after the other, each running an event loop that
+    starts 10 coroutine goroutines, one of them failing: each thread's own
+    context for the goroutines' done callbacks goes when the thread does."""
+    old_hook = threading.excepthook
+    threading.excepthook = lambda args: None
+
+    async def ok(a: Obj) -> None:
+        await asyncio.sleep(0)
+
+    async def failing(a: Obj) -> None:
+        raise ValueError("expected")
+
+    async def main() -> None:
+        for i in range(10):
+            go(failing if i == 0 else ok, Obj())
+        while runtime.num_goroutine() > base:
+            await asyncio.sleep(0)
+
+    base = runtime.num_goroutine()
+    try:
+        for _ in range(max(n // 10, 1)):
+            t = threading.Thread(target=asyncio.run, args=(main(),))
+            t.start()
+            t.join(30)
+            assert not t.is_alive(), "a loop's goroutines did not end"
+    finally:
+        threading.excepthook = old_hook
+
+
+@pytest.mark.timeout(120)
+def test_a_thousand_loops_on_threads_of_their_own() -> None:
+    check_returns_to_baseline(loops_on_threads, 10_000)
+
+
 def cancelled_waiters(n: int) -> None:
     async def main() -> None:
         ch: Chan[Obj] = Chan()

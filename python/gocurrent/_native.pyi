@@ -37,6 +37,8 @@ __all__ += [
     "DeadlockError",
     "_activity",
     "_call_site",
+    "_coroutine_task_count",
+    "_coroutine_tasks",
     "_forget",
     "_machine_busy",
     "_queued_jobs",
@@ -45,6 +47,7 @@ __all__ += [
     "_spawn",
     "_start_task",
     "_task_done",
+    "_task_goroutine",
     "_thread_goroutines",
     "_wait_states",
     "go",
@@ -428,6 +431,9 @@ def _call_site(id: int) -> tuple[CodeType | None, int]:
     """The code and f_lasti of the go() call of the live coroutine goroutine id."""
 
 def _set_tracking(on: bool) -> None: ...
+def _coroutine_tasks() -> list[tuple[Any, int]]: ...
+def _coroutine_task_count() -> int: ...
+def _task_goroutine(task: object) -> int | None: ...
 def _machine_busy() -> bool: ...
 def _arrive() -> tuple[Any, bool]: ...
 def _start_worker() -> None: ...

@@ -18,8 +18,8 @@ them (``(fn, args, kwargs, id, code, lasti)``) and the worker keeps the job
 it runs in its local ``g`` (which ``gocurrent.runtime`` reads from the
 worker's frame); Rust counts the jobs and lists those still queued
 (``_native._queued_jobs``). A coroutine goroutine's id is the value of its
-task in ``_tasks`` (asyncio) or ``trio_tasks`` (trio, with the thread of its
-run); Rust keeps its call site until it ends (``_native._record``/``_forget``:
+task in ``_native._coroutine_tasks()`` (asyncio) or ``trio_tasks`` (trio, with
+the thread of its run); Rust keeps its call site until it ends (``_native._record``/``_forget``:
 no tuple alive per asyncio goroutine, which would make the garbage collector
 run more often).
 """
@@ -45,9 +45,6 @@ _getframe = sys._getframe
 _lock = threading.Lock()
 _background_loop: asyncio.AbstractEventLoop | None = None
 _background_ident: int | None = None
-# Coroutine goroutines: strong references to their tasks until they finish,
-# each with its goroutine id (whose call site _native keeps).
-_tasks: dict[asyncio.Task[Any], int] = {}
 # The ids of coroutine goroutines handed to the background loop, not yet tasks.
 _starting: set[int] = set()
 # Coroutine goroutines of trio runs (system tasks, see _trio.spawn): each
@@ -305,7 +302,6 @@ def _after_fork_in_child() -> None:
     global _background_loop, _lock
     _background_loop = None
     _lock = threading.Lock()
-    _tasks.clear()
     _starting.clear()
     trio_tasks.clear()
     worker_idents.clear()

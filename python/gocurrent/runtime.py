@@ -86,7 +86,7 @@ def num_goroutine() -> int:
     Never blocks."""
     return (
         _native._thread_goroutines()
-        + len(_runtime._tasks)
+        + _native._coroutine_task_count()
         + len(_runtime._starting)
         + len(_runtime.trio_tasks)
     )
@@ -332,7 +332,7 @@ def _starting_entries() -> list[_Entry]:
 
 def _coroutine_entries(waits: dict[int, tuple[str, float, bool, bool]]) -> list[_Entry]:
     entries = []
-    for task, gid in list(_runtime._tasks.items()):
+    for task, gid in _native._coroutine_tasks():
         coro, thread = task.get_coro(), _loop_thread(task)
         entries.append(_coroutine_entry(gid, coro, thread, waits))
     for trio_task, (gid, thread) in list(_runtime.trio_tasks.items()):

@@ -72,7 +72,7 @@ class _Tracker:
         """The id of the goroutine calling, if it is one."""
         loop = asyncio._get_running_loop()
         if loop is not None:
-            gid = _runtime._tasks.get(asyncio.current_task(loop))  # type: ignore[arg-type]
+            gid = _native._task_goroutine(asyncio.current_task(loop))
             if gid is not None:
                 return gid
         elif _runtime.trio_tasks:  # a trio goroutine, perhaps

@@ -11,8 +11,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-/// How many ids the ring spans before its oldest entry moves out.
-const SPAN: u64 = 4096;
+/// How many ids the ring spans before its oldest entry moves out: a burst
+/// of 10,000 spawns before any ends stays in the ring (with 4,096, the
+/// `BTreeMap`'s inserts and removals cost the benchmark's coroutine spawn
+/// 2%). The ring takes 16 bytes per id spanned, 256 KiB at most.
+const SPAN: u64 = 16384;
 
 pub struct IdMap<V> {
     /// The id of `ring[0]`.
