@@ -54,9 +54,16 @@ const YIELD_BUDGET: Duration = Duration::from_millis(1);
 /// How far apart the CPU times are sampled (the kernel counts them in
 /// 10 ms clock ticks: 5 per CPU at least).
 const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+/// How soon after a process's first sample the second one gives the first
+/// verdict (2 clock ticks per CPU). Until then its waits follow the idle
+/// policy, whose yields, on a loaded machine, hand the core to the busy
+/// processes: with [`SAMPLE_EVERY`] there, the first 100 ms of a
+/// process's waits went that way.
+const FIRST_VERDICT_AFTER: Duration = Duration::from_millis(20);
 
-/// When the CPU times were last sampled (nanoseconds since [`clock`]'s start).
-static SAMPLED_AT: AtomicU64 = AtomicU64::new(0);
+/// When the next sample is due (nanoseconds on [`clock`]): the first at
+/// once.
+static NEXT_SAMPLE: AtomicU64 = AtomicU64::new(0);
 /// The verdict of the latest sample.
 static BUSY: AtomicBool = AtomicBool::new(false);
 
@@ -141,10 +148,11 @@ fn others_busy(before: &CpuTimes, now: &CpuTimes, usable: usize) -> bool {
 /// [`SAMPLE_EVERY`] apart by whichever waiter finds the verdict stale.
 fn machine_busy(now: u64) -> bool {
     static LAST: std::sync::Mutex<Option<CpuTimes>> = std::sync::Mutex::new(None);
-    let at = SAMPLED_AT.load(Relaxed);
-    if now.saturating_sub(at) < SAMPLE_EVERY.as_nanos() as u64
-        || SAMPLED_AT
-            .compare_exchange(at, now, Relaxed, Relaxed)
+    let due = NEXT_SAMPLE.load(Relaxed);
+    let every = SAMPLE_EVERY.as_nanos() as u64;
+    if now < due
+        || NEXT_SAMPLE
+            .compare_exchange(due, now + every, Relaxed, Relaxed)
             .is_err()
     {
         return BUSY.load(Relaxed);
@@ -155,6 +163,12 @@ fn machine_busy(now: u64) -> bool {
     let sample = cpu_times();
     let busy = match (&*last, &sample) {
         (Some(before), Some(now)) => others_busy(before, now, cores()),
+        (None, Some(_)) => {
+            // The first sample: the first verdict comes sooner.
+            let sooner = FIRST_VERDICT_AFTER.as_nanos() as u64;
+            NEXT_SAMPLE.store(now + sooner, Relaxed);
+            false
+        }
         _ => false,
     };
     *last = sample;
