@@ -352,7 +352,7 @@ impl<W: Wakeable, T> Deferred<W, T> {
     /// True if there are wakes to do and each unparks a thread that began
     /// to wait less than `within` ago.
     pub fn wakes_threads_waiting_within(&self, within: Duration) -> bool {
-        !self.wakes.is_empty()
+        self.has_wakes()
             && self.wakes.iter().all(|w| {
                 w.thread_waiting_since()
                     .is_some_and(|since| since.elapsed() < within)

@@ -324,10 +324,11 @@ pub fn go<'py>(
 /// The asyncio tasks of live coroutine goroutines, by address: each with
 /// its goroutine id and a strong reference until it ends (asyncio keeps
 /// only weak references to tasks). In Rust, not in a Python dict: the
-/// dict's inserts and deletes (and a Python int per id, and the dict's
-/// resizes as a burst of spawns fills it) made a fresh process's first
-/// 10,000 `go(coroutine_function)` spawns 5-10% slower than asyncio's
-/// `create_task` (benches/PROFILES.md, "Coroutine spawn's task registry").
+/// dict's inserts and deletes, a Python int per id and the dict's resizes
+/// as a burst of spawns fills it cost a fresh process's 10,000
+/// `go(coroutine_function)` spawns 5.29 -> 5.17 µs each in the harness
+/// (benches/PROFILES.md, "Coroutine spawn: the done callback's context,
+/// and the task registry").
 type TaskMap = HashMap<usize, (u64, Py<PyAny>), BuildHasherDefault<DefaultHasher>>;
 static TASKS: Mutex<TaskMap> = Mutex::new(HashMap::with_hasher(BuildHasherDefault::new()));
 
@@ -383,8 +384,8 @@ pub fn _start_task<'py>(
 /// callback, one more object for the garbage collector per live goroutine
 /// (the collector runs by the count of tracked objects alive). Measured:
 /// a fresh process's 10,000 `go(coroutine_function)` spawns, 5.37 -> 4.63
-/// µs each, against asyncio's 5.12 (benches/PROFILES.md, "Coroutine
-/// spawn: the done callback's context"). `_task_done` needs no context
+/// µs each, against asyncio's 5.12 (benches/PROFILES.md, the same
+/// section). `_task_done` needs no context
 /// variables, and one context per thread is never entered twice at once:
 /// only the loop's thread runs these callbacks, one after the other
 /// (an excepthook that runs an event loop of its own aside).
