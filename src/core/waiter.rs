@@ -147,7 +147,9 @@ pub struct Waiter<R> {
     /// module docs on `os.fork()`).
     generation: u64,
     thread: u64,
-    /// When a thread's waiter was made (it began to wait); None for others.
+    /// When a thread's waiter was made (it began to wait), stamped only
+    /// while the machine is taken to be busy (`spin::exchange_stamp`);
+    /// None otherwise and for waiters that call back.
     since: Option<Instant>,
 }
 
@@ -156,7 +158,17 @@ impl<R> Waiter<R> {
     /// (`wake` must wake this thread or its event loop: after a fork the
     /// waiter is alive only if this thread is).
     pub fn new(wake: Wake) -> Arc<Self> {
-        let since = matches!(wake, Wake::Thread(_)).then(Instant::now);
+        #[cfg(not(loom))]
+        let since = match wake {
+            Wake::Thread(_) => super::spin::exchange_stamp(),
+            Wake::Callback(_) => None,
+        };
+        #[cfg(loom)]
+        let since = None;
+        Self::made(wake, since)
+    }
+
+    fn made(wake: Wake, since: Option<Instant>) -> Arc<Self> {
         Arc::new(Waiter {
             slot: Mutex::new(Slot::Waiting),
             ready: AtomicBool::new(false),
@@ -503,11 +515,17 @@ mod tests {
         let mut d: Defer<u32> = Deferred::new();
         assert!(!d.has_wakes());
         assert!(!d.wakes_threads_waiting_within(hour));
-        d.wake(Waiter::for_current_thread());
+        // A thread's waiter stamped as on a busy machine.
+        let here = Wake::Thread(std::thread::current());
+        d.wake(Waiter::made(here, Some(Instant::now())));
         assert!(d.has_wakes());
         assert!(d.wakes_threads_waiting_within(hour));
         std::thread::sleep(Duration::from_millis(2));
         assert!(!d.wakes_threads_waiting_within(Duration::from_millis(1)));
+        // A thread's waiter made on an idle machine carries no stamp.
+        let mut idle: Defer<u32> = Deferred::new();
+        idle.wake(Waiter::made(Wake::Thread(std::thread::current()), None));
+        assert!(!idle.wakes_threads_waiting_within(hour));
         // A waiter that calls back (an event loop's) is never one.
         let (w, woken) = counting();
         d.wake(w);

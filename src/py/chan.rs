@@ -404,9 +404,14 @@ impl Chan {
     ) -> PyResult<()> {
         let timeout = Timeout::parse(timeout)?;
         if let Some(c) = &self.inner {
-            let mut d = ChanDefer::new();
-            let sent = c.try_send_with(value, &mut d);
-            hand_off(py, c, d);
+            let sent = if may_hand_off(c) {
+                let mut d = ChanDefer::new();
+                let sent = c.try_send_with(value, &mut d);
+                hand_off(py, d);
+                sent
+            } else {
+                c.try_send(value)
+            };
             match sent {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Closed(_)) => return Err(send_on_closed()),
@@ -429,9 +434,14 @@ impl Chan {
     fn recv(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Value> {
         let timeout = Timeout::parse(timeout)?;
         if let Some(c) = &self.inner {
-            let mut d = ChanDefer::new();
-            let got = c.try_recv_with(&mut d);
-            hand_off(py, c, d);
+            let got = if may_hand_off(c) {
+                let mut d = ChanDefer::new();
+                let got = c.try_recv_with(&mut d);
+                hand_off(py, d);
+                got
+            } else {
+                c.try_recv()
+            };
             match got {
                 TryRecv::Value(v) => return Ok(v),
                 TryRecv::Closed => return Ok(py.None()),
@@ -606,11 +616,19 @@ impl Chan {
     }
 }
 
-/// Does the wakes of a channel operation that completed at once: on an
-/// unbuffered channel, with the GIL released when the partner should run
-/// first (see `spin::partner_runs_first`, which says when and why).
-fn hand_off(py: Python<'_>, c: &core::Chan<Value>, mut d: ChanDefer<Value>) {
-    if c.cap() == 0 && crate::core::spin::partner_runs_first(&d) {
+/// Whether a send or receive on `c` that completes at once may let its
+/// partner run first (`hand_off`): an unbuffered channel on a machine the
+/// waiting policy takes to be busy. Asked before the operation, from the
+/// verdict alone: see `spin::partner_runs_first` for why.
+fn may_hand_off(c: &core::Chan<Value>) -> bool {
+    c.cap() == 0 && crate::core::spin::busy_verdict()
+}
+
+/// Does the wakes of a channel operation that completed at once (and that
+/// `may_hand_off`), with the GIL released when the partner should run
+/// first (`spin::partner_runs_first` says when and why).
+fn hand_off(py: Python<'_>, mut d: ChanDefer<Value>) {
+    if crate::core::spin::partner_runs_first(&d) {
         py.detach(|| d.wake_now());
     }
     // The rest (values to drop) with the GIL held.
