@@ -267,11 +267,7 @@ pub fn run<O: WaitOp>(py: Python<'_>, op: &mut O, timeout: Timeout) -> PyResult<
             }
             true => None,
         };
-        // runtime: this thread's wait reason and waiter, until it returns.
-        let entered = waitstate::enter(op.wait_reason(), matches!(deadline, Deadline::At(_)), &*w);
-        let waited = wait(py, &w, deadline, replacement, op.wait_reason());
-        drop(entered);
-        match waited {
+        match wait(py, &w, deadline, replacement, op.wait_reason()) {
             Ok(Some(r)) => match op.finish(py, &w, r) {
                 Some(r) => break r,
                 None => continue,
@@ -299,7 +295,7 @@ pub fn run<O: WaitOp>(py: Python<'_>, op: &mut O, timeout: Timeout) -> PyResult<
 /// withdrawn. `replacement` runs once the GIL is released. On the main
 /// thread, a wait without a deadline that nothing could ever end raises
 /// DeadlockError (`reason`: what it waits for; see src/waitstate.rs).
-fn wait<R: Send>(
+fn wait<R: Send + 'static>(
     py: Python<'_>,
     waiter: &Waiter<R>,
     deadline: Deadline,
@@ -309,6 +305,14 @@ fn wait<R: Send>(
     let main = on_main_thread();
     let mut watch =
         (main && matches!(deadline, Deadline::Never)).then(|| DeadlockWatch::new(reason));
+    let timed = matches!(deadline, Deadline::At(_));
+    // runtime: this thread's wait reason and waiter, from its first park
+    // until this returns. Entered once the GIL is released: between
+    // completing its partner and releasing the GIL, a thread in an
+    // exchange should do as little as it can (the partner, woken, goes for
+    // the GIL and sleeps on it if it finds it held; benches/PROFILES.md,
+    // "The hand-off test in the exchange window").
+    let mut entered = None;
     loop {
         let slice = match (main, deadline) {
             (false, Deadline::Never) => None,
@@ -320,6 +324,9 @@ fn wait<R: Send>(
             // A goroutine thread that blocks is replaced (see pool.rs).
             if let Some(r) = replacement.take() {
                 r();
+            }
+            if entered.is_none() {
+                entered = Some(waitstate::enter(reason, timed, waiter));
             }
             waiter.park(slice)
         });
