@@ -212,12 +212,13 @@ pub(crate) fn machine_is_busy() -> bool {
 
 /// The latest sample's verdict as it stands: no clock read, no sample
 /// (the waiters' [`wait_briefly`] keeps it fresh). For the hand-off's hot
-/// path, where a clock read per operation cost the idle machine: thread
-/// ping-pong with [`partner_runs_first`]'s test asking
-/// [`machine_is_busy`] after each hand-off, and every thread waiter
+/// path, where a clock read per operation cost the idle machine: idle
+/// thread ping-pong, with [`partner_runs_first`]'s test asking
+/// [`machine_is_busy`] after each hand-off and every thread waiter
 /// stamped with the time, took 0.78 s per 100,000 round trips against
-/// 0.44 s without the test (median of 25 interleaved runs;
-/// benches/PROFILES.md, "The partner runs first").
+/// the 0.44 s of the build before the test (median of 25 interleaved
+/// runs; benches/PROFILES.md, "The hand-off test in the exchange
+/// window").
 pub(crate) fn busy_verdict() -> bool {
     BUSY.load(Relaxed)
 }
