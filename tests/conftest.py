@@ -15,8 +15,23 @@ def run_python(
     code: str, timeout: float = 30, **kwargs: object
 ) -> subprocess.CompletedProcess[str]:
     """Runs code in a fresh interpreter and returns the finished process."""
+    return _run_interpreter(["-c", textwrap.dedent(code)], timeout, **kwargs)
+
+
+def run_script(
+    path: str | os.PathLike[str], *args: str, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Runs a script with `args` in a fresh interpreter and returns the
+    finished process."""
+    return _run_interpreter([os.fspath(path), *args], timeout)
+
+
+def _run_interpreter(
+    argv: list[str], timeout: float, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """This interpreter with `argv`, unbuffered, its output captured."""
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, *argv],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_script
 
 AB = Path(__file__).resolve().parent.parent / "benches" / "ab.py"
 
@@ -15,22 +15,12 @@ AB = Path(__file__).resolve().parent.parent / "benches" / "ab.py"
 @pytest.mark.timeout(120)
 def test_two_labels_each_get_every_round(tmp_path: Path) -> None:
     out = tmp_path / "times.json"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(AB),
-            "pingpong_threads",
-            "--rounds",
-            "3",
-            "--n",
-            "2000",
-            "--json",
-            str(out),
-            f"one={sys.executable}",
-            f"two={sys.executable}",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_script(
+        AB,
+        "pingpong_threads",
+        *("--rounds", "3", "--n", "2000", "--json", str(out)),
+        f"one={sys.executable}",
+        f"two={sys.executable}",
         timeout=110,
     )
     assert r.returncode == 0, r.stdout + r.stderr
@@ -45,11 +35,6 @@ def test_two_labels_each_get_every_round(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(60)
 def test_a_label_without_an_interpreter_is_refused() -> None:
-    r = subprocess.run(
-        [sys.executable, str(AB), "pingpong_threads", "justalabel"],
-        capture_output=True,
-        text=True,
-        timeout=50,
-    )
+    r = run_script(AB, "pingpong_threads", "justalabel", timeout=50)
     assert r.returncode == 2
     assert "'justalabel' is not LABEL=PYTHON" in r.stderr

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_script
 
 SOAK = Path(__file__).resolve().parent.parent / "benches" / "soak.py"
 
 
 @pytest.mark.timeout(180)
 def test_soak_ten_seconds() -> None:
-    r = subprocess.run(
-        [sys.executable, str(SOAK), "--seconds", "10"],
-        capture_output=True,
-        text=True,
-        timeout=170,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    r = run_script(SOAK, "--seconds", "10", timeout=170)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no violations" in r.stdout
     assert "panicked at" not in r.stderr
