@@ -22,6 +22,7 @@ import anyio
 import pytest
 import trio
 from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
+from conftest import run_python
 from support import let_block, start
 
 SETTLE = 0.1
@@ -1174,6 +1175,97 @@ def test_an_awaitable_resumed_before_its_future_is_done_raises_and_withdraws(bac
             ch.send(1, timeout=0)  # no receiver is left
 
     arun(main)
+
+
+async def _recv_from_a_thread(value: object) -> object:
+    """A recv_async that blocks until a goroutine thread sends `value`: its
+    future must be of the running loop (a task awaiting another loop's
+    future fails with "attached to a different loop")."""
+    ch = Chan()
+    later(0.01, ch.send, value)
+    return await ch.recv_async(timeout=10)
+
+
+def test_a_wait_uses_the_loop_running_now_after_others_ran_on_the_thread():
+    """The running loop is remembered per thread (Python 3.10 and 3.11 ask
+    getpid to tell it): a loop that ends, another one, and the first one
+    run again are each the one a blocking await waits on."""
+    first = asyncio.new_event_loop()
+    second = asyncio.new_event_loop()
+    try:
+        assert first.run_until_complete(_recv_from_a_thread(1)) == 1
+        assert second.run_until_complete(_recv_from_a_thread(2)) == 2
+        assert first.run_until_complete(_recv_from_a_thread(3)) == 3
+    finally:
+        first.close()
+        second.close()
+    assert asyncio.run(_recv_from_a_thread(4)) == 4
+
+
+def test_a_wait_uses_a_loop_run_inside_a_task_of_another():
+    """A loop run to completion from inside a task of another loop on the
+    same thread (the running loop set aside and put back, as nesting
+    helpers do): the inner loop's waits are on the inner loop, the outer
+    task's on the outer one, though both loops are running on the thread."""
+
+    async def outer() -> list:
+        got = [await _recv_from_a_thread("outer before")]
+        outer_loop = asyncio.get_running_loop()
+        asyncio.events._set_running_loop(None)
+        inner_loop = asyncio.new_event_loop()
+        try:
+            got.append(inner_loop.run_until_complete(_recv_from_a_thread("inner")))
+        finally:
+            inner_loop.close()
+            asyncio.events._set_running_loop(outer_loop)
+        got.append(await _recv_from_a_thread("outer after"))
+        return got
+
+    assert asyncio.run(outer()) == ["outer before", "inner", "outer after"]
+
+
+def test_a_forked_child_has_no_running_loop_until_it_runs_one():
+    """Forked from inside a task, the child does not run the parent's loop:
+    like asyncio.get_running_loop(), a blocking await there raises
+    RuntimeError; a loop the child runs itself works."""
+    r = run_python(
+        """
+import asyncio, os, time
+from gocurrent import Chan, go
+
+async def recv_from_a_thread(value):
+    ch = Chan()
+    go(lambda: (time.sleep(0.01), ch.send(value)))
+    return await ch.recv_async(timeout=10)
+
+async def main():
+    assert await recv_from_a_thread("parent") == "parent"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            assert asyncio._get_running_loop() is None
+            try:
+                await Chan().recv_async(timeout=5)
+            except RuntimeError as e:
+                assert "no running event loop" in str(e), e
+            else:
+                raise AssertionError("recv_async waited without a loop")
+            assert asyncio.run(recv_from_a_thread("child")) == "child"
+            code = 7
+        except BaseException as e:
+            print("child failed", repr(e), flush=True)
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    print("child status", os.waitstatus_to_exitcode(status), flush=True)
+    assert await recv_from_a_thread("parent again") == "parent again"
+
+asyncio.run(main())
+""",
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "child status 7" in r.stdout, (r.stdout, r.stderr)
 
 
 def test_a_wait_takes_its_future_from_the_loop_when_it_overrides_create_future():

@@ -7,13 +7,15 @@
 use super::call;
 use crate::blocking;
 use crate::core::waiter::Wake;
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyCFunction, PyString, PyTuple};
+use pyo3::types::{IntoPyDict, PyCFunction, PyDict, PyString, PyTuple};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::ThreadId;
 
-pub(super) static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 pub(super) static CANCELLED_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static CURRENT_TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -27,6 +29,70 @@ pub(super) fn asyncio_attr<'py>(
         Ok::<_, PyErr>(py.import("asyncio")?.getattr(name)?.unbind())
     })
     .map(|o| o.bind(py))
+}
+
+/// Forks of this process so far, as seen by the child (see [`running_loop`]).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// The running asyncio loop of the calling thread, or None: what
+/// `asyncio._get_running_loop()` returns. On Python 3.10 and 3.11 that
+/// function makes a `getpid` system call whenever a loop runs (to tell a
+/// forked child, where the parent's loop does not run, from the parent;
+/// 3.12 dropped the call), 180 ns here, and every await that blocks asks
+/// it: two per coroutine ping-pong round trip, 4% of it. On those versions
+/// the answer is remembered in the thread's state dict, with the holder
+/// object that `asyncio._set_running_loop` stores there (a new one at
+/// every call, so the same holder means no loop was set or unset since),
+/// and with the count of forks, which a fork handler advances in the
+/// child. The entry keeps its holder (so its address cannot be reused)
+/// and loop alive until the thread next asks with another loop running,
+/// or ends. Without asyncio's C module there is no holder: asked each time.
+pub(super) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let ask = || asyncio_attr(py, &GET_RUNNING_LOOP, "_get_running_loop")?.call0();
+    static ASKS_GETPID: PyOnceLock<bool> = PyOnceLock::new();
+    if !*ASKS_GETPID.get_or_init(py, || py.version_info() < (3, 12)) {
+        return ask();
+    }
+    // SAFETY: attached (`py`); the result is a borrowed reference to the
+    // thread state's dict (owned by the thread state, which outlives this
+    // call), or NULL with no exception set, which gives None.
+    let dict = unsafe { Bound::from_borrowed_ptr_or_opt(py, ffi::PyThreadState_GetDict()) };
+    let Some(dict) = dict.and_then(|d| d.cast_into::<PyDict>().ok()) else {
+        return ask();
+    };
+    let Some(holder) = dict.get_item(intern!(py, "__asyncio_running_event_loop__"))? else {
+        return ask();
+    };
+    let key = intern!(py, "gocurrent.running_loop");
+    let forks = FORKS.load(Ordering::Relaxed);
+    if let Some(seen) = dict.get_item(key)? {
+        let seen = seen.cast_into::<PyTuple>()?;
+        if seen.get_item(0)?.is(&holder) && seen.get_item(2)?.extract::<u64>()? == forks {
+            return seen.get_item(1);
+        }
+    }
+    let running = ask()?;
+    if !running.is_none() {
+        install_fork_counter();
+        dict.set_item(key, (holder, &running, forks))?;
+    }
+    Ok(running)
+}
+
+/// Installs (once) the fork handler that advances [`FORKS`] in the child.
+fn install_fork_counter() {
+    #[cfg(unix)]
+    {
+        extern "C" fn child() {
+            FORKS.fetch_add(1, Ordering::Relaxed);
+        }
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        // SAFETY: the handler is an `extern "C"` function that lives for
+        // the whole process; it advances an atomic and cannot unwind.
+        INSTALLED.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(child));
+        });
+    }
 }
 
 /// Sets a future's result to None. A future that is done already (cancelled,

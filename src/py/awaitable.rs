@@ -25,7 +25,7 @@
 //! no cancellation lost, no spurious one either.
 
 use super::asyncio::{
-    CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, future_and_wake, schedule_redelivery,
+    CANCELLED_ERROR, asyncio_attr, future_and_wake, running_loop, schedule_redelivery,
 };
 use super::call;
 use super::chan::ChanOp;
@@ -46,7 +46,7 @@ enum Flavor<'py> {
 }
 
 fn flavor(py: Python<'_>) -> PyResult<Flavor<'_>> {
-    let running = asyncio_attr(py, &GET_RUNNING_LOOP, "_get_running_loop")?.call0()?;
+    let running = running_loop(py)?;
     if !running.is_none() {
         return Ok(Flavor::Asyncio(running));
     }

@@ -4,7 +4,7 @@
 //! without the GIL; the loop they run is Python (`gocurrent._runtime`),
 //! so tracebacks, profilers and `threading` see Python goroutines.
 
-use super::asyncio::{CANCELLED_ERROR, GET_RUNNING_LOOP, asyncio_attr, has_asyncios_own};
+use super::asyncio::{CANCELLED_ERROR, asyncio_attr, has_asyncios_own, running_loop};
 use super::call;
 use crate::blocking;
 use crate::core::futex_hash;
@@ -303,7 +303,7 @@ pub fn go<'py>(
         }
         Some(coro) => {
             let id = record(&frame)?;
-            let running = asyncio_attr(py, &GET_RUNNING_LOOP, "_get_running_loop")?.call0()?;
+            let running = running_loop(py)?;
             let started = match running.is_none() {
                 // A trio task's, or the background loop's.
                 true => SPAWN_COROUTINE
