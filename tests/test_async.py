@@ -21,8 +21,8 @@ import time
 import anyio
 import pytest
 import trio
-from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 from conftest import run_python
+from gocurrent import Chan, ChanClosedError, go, nilchan, select, select_async
 from support import let_block, start
 
 SETTLE = 0.1

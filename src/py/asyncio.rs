@@ -39,7 +39,8 @@ static FORKS: AtomicU64 = AtomicU64::new(0);
 /// function makes a `getpid` system call whenever a loop runs (to tell a
 /// forked child, where the parent's loop does not run, from the parent;
 /// 3.12 dropped the call), 180 ns here, and every await that blocks asks
-/// it: two per coroutine ping-pong round trip, 4% of it. On those versions
+/// it: two per coroutine ping-pong round trip, which ran 9% faster without
+/// them (benches/PROFILES.md, "The running loop"). On those versions
 /// the answer is remembered in the thread's state dict, with the holder
 /// object that `asyncio._set_running_loop` stores there (a new one at
 /// every call, so the same holder means no loop was set or unset since),
