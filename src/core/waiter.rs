@@ -98,6 +98,12 @@ impl Epoch {
     }
 }
 
+/// How many forks this process descends through: bumped in every forked
+/// child by [`after_fork_in_child`].
+pub fn fork_generation() -> u64 {
+    GENERATION.load(Relaxed)
+}
+
 /// Called in a forked child, on the thread that called `fork`, before any
 /// other thread starts: every waiter of another thread becomes stale.
 pub fn after_fork_in_child() {

@@ -6,13 +6,12 @@
 
 use super::call;
 use crate::blocking;
-use crate::core::waiter::Wake;
+use crate::core::waiter::{Wake, fork_generation};
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyCFunction, PyDict, PyString, PyTuple};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::ThreadId;
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -31,9 +30,6 @@ pub(super) fn asyncio_attr<'py>(
     .map(|o| o.bind(py))
 }
 
-/// Forks of this process so far, as seen by the child (see [`running_loop`]).
-static FORKS: AtomicU64 = AtomicU64::new(0);
-
 /// The running asyncio loop of the calling thread, or None: what
 /// `asyncio._get_running_loop()` returns. On Python 3.10 and 3.11 that
 /// function makes a `getpid` system call whenever a loop runs (to tell a
@@ -44,10 +40,11 @@ static FORKS: AtomicU64 = AtomicU64::new(0);
 /// the answer is remembered in the thread's state dict, with the holder
 /// object that `asyncio._set_running_loop` stores there (a new one at
 /// every call, so the same holder means no loop was set or unset since),
-/// and with the count of forks, which a fork handler advances in the
-/// child. The entry keeps its holder (so its address cannot be reused)
-/// and loop alive until the thread next asks with another loop running,
-/// or ends. Without asyncio's C module there is no holder: asked each time.
+/// and with the process's fork generation (`waiter::fork_generation`,
+/// advanced in every forked child). The entry keeps its holder (so its
+/// address cannot be reused) and loop alive until the thread next asks
+/// with another loop running, or ends. Without asyncio's C module there
+/// is no holder: asked each time.
 pub(super) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let ask = || asyncio_attr(py, &GET_RUNNING_LOOP, "_get_running_loop")?.call0();
     static ASKS_GETPID: PyOnceLock<bool> = PyOnceLock::new();
@@ -65,7 +62,7 @@ pub(super) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         return ask();
     };
     let key = intern!(py, "gocurrent.running_loop");
-    let forks = FORKS.load(Ordering::Relaxed);
+    let forks = fork_generation();
     if let Some(seen) = dict.get_item(key)? {
         let seen = seen.cast_into::<PyTuple>()?;
         if seen.get_item(0)?.is(&holder) && seen.get_item(2)?.extract::<u64>()? == forks {
@@ -74,26 +71,9 @@ pub(super) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     }
     let running = ask()?;
     if !running.is_none() {
-        install_fork_counter();
         dict.set_item(key, (holder, &running, forks))?;
     }
     Ok(running)
-}
-
-/// Installs (once) the fork handler that advances [`FORKS`] in the child.
-fn install_fork_counter() {
-    #[cfg(unix)]
-    {
-        extern "C" fn child() {
-            FORKS.fetch_add(1, Ordering::Relaxed);
-        }
-        static INSTALLED: std::sync::Once = std::sync::Once::new();
-        // SAFETY: the handler is an `extern "C"` function that lives for
-        // the whole process; it advances an atomic and cannot unwind.
-        INSTALLED.call_once(|| unsafe {
-            libc::pthread_atfork(None, None, Some(child));
-        });
-    }
 }
 
 /// Sets a future's result to None. A future that is done already (cancelled,
