@@ -35,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     blocking::set_main_thread(main_ident);
     blocking::set_block_hook(py::runtime::on_block);
     py::timers::install_fork_handlers();
+    py::awaitable::init(py)?;
 
     m.add_class::<py::chan::Chan>()?;
     m.add_class::<py::awaitable::Awaitable>()?;

@@ -144,28 +144,42 @@ pub trait DynOp: Send + Sync {
 pub struct Driven<O: WaitOp> {
     op: Mutex<O>,
     waiter: Mutex<Option<Arc<Waiter<O::R>>>>,
-    what: &'static str,
-    reason: &'static str,
+    /// `(what, wait reason)` of the op, readable without the op's lock
+    /// (which is held while dropped values may run Python code that asks
+    /// for them: a goroutine dump from a finalizer). Locked only to copy.
+    names: Mutex<(&'static str, &'static str)>,
 }
 
 impl<O: WaitOp> Driven<O> {
     pub fn new(op: O) -> Self {
         Driven {
-            what: op.what(),
-            reason: op.wait_reason(),
+            names: Mutex::new((op.what(), op.wait_reason())),
             op: Mutex::new(op),
             waiter: Mutex::new(None),
         }
+    }
+
+    /// Runs `f` on the op (for the binding's own use of a finished op).
+    pub fn with_op<R>(&self, f: impl FnOnce(&mut O) -> R) -> R {
+        f(&mut self.op.lock())
+    }
+
+    /// Makes a finished driver, which holds no waiter, drive `op` from the
+    /// start; returns the old op, to be dropped after the locks.
+    pub fn reset(&self, op: O) -> O {
+        debug_assert!(self.waiter.lock().is_none());
+        *self.names.lock() = (op.what(), op.wait_reason());
+        std::mem::replace(&mut *self.op.lock(), op)
     }
 }
 
 impl<O: WaitOp> DynOp for Driven<O> {
     fn what(&self) -> &'static str {
-        self.what
+        self.names.lock().0
     }
 
     fn wait_reason(&self) -> &'static str {
-        self.reason
+        self.names.lock().1
     }
 
     fn try_now(&self, py: Python<'_>) -> Option<PyResult<Value>> {

@@ -1296,3 +1296,106 @@ def test_a_wait_takes_its_future_from_the_loop_when_it_overrides_create_future()
         loop.close()
     made.clear()
     asyncio.run(main(False))
+
+
+# ---------------------------------------------------------------------------
+# Reuse of finished awaitables: a send or receive without a timeout that
+# finished at its first step is kept as its channel's spare and driven again
+# by the channel's next send or receive, when nothing else refers to it.
+# Nothing of that may show.
+
+
+class Payload:
+    """A value that weak references can watch."""
+
+
+def test_a_held_awaitable_is_never_reused(arun):
+    async def main():
+        ch = Chan(4)
+        a = ch.send_async(1)
+        await a
+        b = ch.send_async(2)  # a is still held: b is another object
+        assert b is not a
+        await b
+        with pytest.raises(RuntimeError, match="cannot reuse already awaited operation"):
+            await a
+        return [await ch.recv_async(), await ch.recv_async()]
+
+    assert arun(main) == [1, 2]
+
+
+def test_a_weakly_referenced_awaitable_is_not_reused(arun):
+    import weakref
+
+    async def main():
+        ch = Chan(4)
+        a = ch.send_async(1)
+        await a
+        r = weakref.ref(a)
+        del a
+        # The spare is referenced weakly: the next operation makes a new
+        # awaitable, and the old one dies with its last strong reference.
+        b = ch.recv_async()
+        alive = r()
+        assert alive is None or alive is not b
+        got = await b
+        gc.collect()
+        return got, r() is None
+
+    assert arun(main) == (1, True)
+
+
+def test_a_reused_awaitable_is_a_new_operation(arun):
+    async def main():
+        ch = Chan(1)
+        for i in range(50):
+            await ch.send_async(i)  # finishes at once: kept as the spare
+            aw = ch.recv_async()  # may be the same object, driven again
+            assert aw._wait_reason == "chan receive"
+            assert await aw == i
+            aw = ch.send_async(i)
+            assert aw._wait_reason == "chan send"
+            await aw
+            assert await ch.recv_ok_async() == (i, True)
+        ch.close()
+        assert [v async for v in ch] == []
+        with pytest.raises(ChanClosedError):
+            await ch.send_async(0)
+        return "ok"
+
+    assert arun(main) == "ok"
+
+
+def test_the_spare_holds_no_value_and_not_the_channel(arun):
+    import weakref
+
+    async def main():
+        ch = Chan(2)
+        v = Payload()
+        r = weakref.ref(v)
+        await ch.send_async(v)  # v is buffered; the finished send is kept
+        del v
+        assert r() is not None  # the channel's buffer holds it
+        del ch  # the buffer goes with the channel: the spare holds neither
+        gc.collect()
+        return r() is None
+
+    assert arun(main) is True
+
+
+def test_an_awaitable_that_waited_is_not_kept(arun):
+    async def main():
+        ch = Chan()
+        aw = ch.recv_async()
+
+        async def send_later():
+            await ch.send_async("x")
+
+        go(send_later)
+        got = await aw  # waits: never becomes the spare
+        assert got == "x"
+        with pytest.raises(RuntimeError, match="cannot reuse already awaited operation"):
+            await aw
+        return "ok"
+
+    assert arun(main) == "ok"

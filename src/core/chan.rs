@@ -110,6 +110,10 @@ struct State<T> {
 pub struct Chan<T> {
     state: Mutex<State<T>>,
     cap: usize,
+    /// A value the binding keeps with the channel for reuse (the Python
+    /// layer keeps the channel's last finished awaitable there: see
+    /// [`Chan::swap_spare`]); the channel itself never looks at it.
+    spare: Mutex<Option<T>>,
 }
 
 impl<T> State<T> {
@@ -229,7 +233,14 @@ impl<T> Chan<T> {
                 closed: false,
             }),
             cap,
+            spare: Mutex::new(None),
         }
+    }
+
+    /// Puts `spare` in the channel's spare slot and returns what was there
+    /// (for the caller to drop: the slot's lock is released by then).
+    pub fn swap_spare(&self, spare: Option<T>) -> Option<T> {
+        std::mem::replace(&mut *self.spare.lock(), spare)
     }
 
     pub fn cap(&self) -> usize {

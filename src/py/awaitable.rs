@@ -36,6 +36,7 @@ use parking_lot::Mutex;
 use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyStopIteration};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 
 /// How the awaiting task waits, decided at each await: on this thread's
@@ -159,6 +160,71 @@ fn end_next(py: Python<'_>, value: Py<PyAny>) -> PyResult<Option<Py<PyAny>>> {
     Ok(None)
 }
 
+/// Whether finished awaitables are reused (`Awaitable::park`), and how
+/// [`only_reference`] tells that one has no weak reference. Reused only
+/// where a reference count of 1 proves that nothing else refers to the
+/// object: in a free-threaded build a count read by one thread does not
+/// prove that (other threads' references are counted apart), so there
+/// every await has a new awaitable. Set by [`init`].
+static REUSE: PyOnceLock<Option<WeakList>> = PyOnceLock::new();
+
+/// CPython's `__weakrefoffset__` of the class: where in an instance the
+/// head of its list of weak references is (0: the class has none).
+#[derive(Clone, Copy)]
+struct WeakList(isize);
+
+/// Decides [`REUSE`] at the module's import, not at a first await, which
+/// may run on a thread that the interpreter's exit stops in an import.
+pub fn init(py: Python<'_>) -> PyResult<()> {
+    let free_threaded = py
+        .import("sysconfig")?
+        .call_method1("get_config_var", ("Py_GIL_DISABLED",))?
+        .is_truthy()?;
+    let offset: isize = py
+        .get_type::<Awaitable>()
+        .getattr("__weakrefoffset__")?
+        .extract()?;
+    // A negative offset means the list is kept elsewhere, which
+    // `only_reference` does not read: then there is no reuse either.
+    let reuse = (!free_threaded && offset >= 0).then_some(WeakList(offset));
+    let _ = REUSE.set(py, reuse);
+    Ok(())
+}
+
+fn reuse_allowed(py: Python<'_>) -> bool {
+    matches!(REUSE.get(py), Some(Some(_)))
+}
+
+/// Whether `aw` is unreachable but through the caller's reference: its
+/// reference count is 1 and no weak reference to it exists.
+fn only_reference(aw: &Bound<'_, Awaitable>) -> bool {
+    let Some(Some(WeakList(offset))) = REUSE.get(aw.py()).copied() else {
+        return false;
+    };
+    let ptr = aw.as_ptr();
+    // SAFETY: attached (`aw.py()`), with a reference to the live object
+    // `ptr`. Its count is read on the thread that holds the GIL (there is
+    // no reuse where there is none), so no other thread changes it
+    // meanwhile.
+    if unsafe { pyo3::ffi::Py_REFCNT(ptr) } != 1 {
+        return false;
+    }
+    if offset == 0 {
+        return true;
+    }
+    // SAFETY: a positive `__weakrefoffset__` is the offset, within every
+    // instance of the class, of a `PyObject *` that is NULL while no weak
+    // reference to the object exists (CPython's `tp_weaklistoffset`).
+    // `aw` is an instance of exactly `Awaitable` (it cannot be
+    // subclassed), so the offset is in bounds and aligned.
+    let head = unsafe {
+        *ptr.cast::<u8>()
+            .offset(offset)
+            .cast::<*mut pyo3::ffi::PyObject>()
+    };
+    head.is_null()
+}
+
 /// The outcome of a step of the delegated (trio) coroutine: what it
 /// yields, or, once it returned or raised, the result.
 enum Forwarded {
@@ -202,9 +268,68 @@ impl Awaitable {
         Self::into_object(py, Op::Other(Box::new(Driven::new(op))), timeout)
     }
 
-    /// An awaitable that drives a channel operation or a select.
+    /// An awaitable that drives a channel operation or a select. A send
+    /// or a receive without a timeout reuses the channel's spare: the
+    /// last such awaitable that finished at its first step, if nothing
+    /// else refers to it any more (see [`Awaitable::park`]).
     pub fn wrap_chan(py: Python<'_>, op: ChanOp, timeout: Timeout) -> PyResult<Value> {
+        let spare = match (timeout, op.single_chan()) {
+            (Timeout::Forever, Some(chan)) => chan.swap_spare(None),
+            _ => None,
+        };
+        let op = match spare {
+            Some(spare) => match Self::reuse(py, spare, op) {
+                Ok(aw) => return Ok(aw),
+                Err(op) => op,
+            },
+            None => op,
+        };
         Self::into_object(py, Op::Chan(Driven::new(op)), timeout)
+    }
+
+    /// `spare` made to drive `op` from the start, if it is unreachable but
+    /// for this reference (no other reference, no weak reference): then
+    /// no one can tell it from a new awaitable. Else `op` is handed back
+    /// and `spare`, finished and holding nothing, is dropped.
+    fn reuse(py: Python<'_>, spare: Py<PyAny>, op: ChanOp) -> Result<Value, ChanOp> {
+        let Ok(aw) = spare.bind(py).cast::<Awaitable>() else {
+            return Err(op);
+        };
+        if !only_reference(aw) {
+            return Err(op);
+        }
+        let this = aw.get();
+        let (Op::Chan(driven), Some(mut state)) = (&this.op, this.state.try_lock()) else {
+            return Err(op);
+        };
+        if !matches!(*state, State::Finished) || !matches!(this.timeout, Timeout::Forever) {
+            return Err(op);
+        }
+        // The old op holds no Python object (`park` took its channel), so
+        // dropping it here runs no Python code.
+        drop(driven.reset(op));
+        *state = State::Start;
+        drop(state);
+        Ok(spare)
+    }
+
+    /// Keeps `slf`, finished at its first step, as its channel's spare
+    /// for the next send or receive (`wrap_chan`): an `await ch.recv_async()`
+    /// that finds a value ready then allocates no awaitable. Its op gives
+    /// up the channel, so the spare holds nothing: not the channel (which
+    /// holds the spare), no value, no waiter (none was registered, or it
+    /// was withdrawn).
+    fn park(slf: &Bound<'_, Self>) {
+        let this = slf.get();
+        let Op::Chan(driven) = &this.op else {
+            return;
+        };
+        if !matches!(this.timeout, Timeout::Forever) || !reuse_allowed(slf.py()) {
+            return;
+        }
+        if let Some(chan) = driven.with_op(ChanOp::take_chan) {
+            drop(chan.swap_spare(Some(slf.clone().into_any().unbind())));
+        }
     }
 
     fn into_object(py: Python<'_>, op: Op, timeout: Timeout) -> PyResult<Value> {
@@ -389,7 +514,14 @@ impl Awaitable {
             return Step::Done(Err(PyRuntimeError::new_err("operation already executing")));
         };
         let fut = match &mut *state {
-            State::Start => return Self::first_step(slf, &mut state),
+            State::Start => {
+                let step = Self::first_step(slf, &mut state);
+                drop(state);
+                if let Step::Done(_) = step {
+                    Self::park(slf);
+                }
+                return step;
+            }
             State::Waiting { fut, .. } => fut.clone_ref(py),
             State::Delegating { inner } => {
                 let inner = inner.clone_ref(py).into_bound(py);

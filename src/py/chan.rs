@@ -231,6 +231,11 @@ impl Plan {
         }
     }
 
+    /// A send or a receive on a channel (not a select, nor `nilchan`).
+    fn is_single(&self) -> bool {
+        self.cases.len() == 1 && !matches!(self.reply, Reply::Select)
+    }
+
     /// The plan as an operation named `what`; with `default`, an attempt
     /// that finds nothing ready answers `(-1, None)`.
     pub fn into_op(self, what: &'static str, default: bool) -> ChanOp {
@@ -261,6 +266,31 @@ pub struct ChanOp {
     plan: Plan,
     what: &'static str,
     default: bool,
+}
+
+impl ChanOp {
+    /// A send or a receive of an awaitable that may be kept for reuse
+    /// (see `Awaitable::park`).
+    pub fn is_single(&self) -> bool {
+        !self.default && self.plan.is_single()
+    }
+
+    /// The channel of a finished send or receive, taken out of the op,
+    /// which then holds nothing (`None` for any other op).
+    pub fn take_chan(&mut self) -> Option<Core> {
+        if !self.is_single() {
+            return None;
+        }
+        self.plan.cases.pop().map(|e| e.chan)
+    }
+
+    /// The channel of a send or a receive (`None` for any other op).
+    pub fn single_chan(&self) -> Option<&Core> {
+        match self.is_single() {
+            true => self.plan.cases.first().map(|e| &e.chan),
+            false => None,
+        }
+    }
 }
 
 impl WaitOp for ChanOp {
