@@ -302,7 +302,8 @@ impl Awaitable {
         let (Op::Chan(driven), Some(mut state)) = (&this.op, this.state.try_lock()) else {
             return Err(op);
         };
-        if !matches!(*state, State::Finished) || !matches!(this.timeout, Timeout::Forever) {
+        // Only a finished awaitable without a timeout is ever parked.
+        if !matches!(*state, State::Finished) {
             return Err(op);
         }
         // The old op holds no Python object (`park` took its channel), so

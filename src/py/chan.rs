@@ -231,11 +231,6 @@ impl Plan {
         }
     }
 
-    /// A send or a receive on a channel (not a select, nor `nilchan`).
-    fn is_single(&self) -> bool {
-        self.cases.len() == 1 && !matches!(self.reply, Reply::Select)
-    }
-
     /// The plan as an operation named `what`; with `default`, an attempt
     /// that finds nothing ready answers `(-1, None)`.
     pub fn into_op(self, what: &'static str, default: bool) -> ChanOp {
@@ -269,10 +264,10 @@ pub struct ChanOp {
 }
 
 impl ChanOp {
-    /// A send or a receive of an awaitable that may be kept for reuse
-    /// (see `Awaitable::park`).
-    pub fn is_single(&self) -> bool {
-        !self.default && self.plan.is_single()
+    /// A send or a receive on a channel (not a select, nor `nilchan`): the
+    /// op of an awaitable that may be kept for reuse (`Awaitable::park`).
+    fn is_single(&self) -> bool {
+        !self.default && self.plan.cases.len() == 1 && !matches!(self.plan.reply, Reply::Select)
     }
 
     /// The channel of a finished send or receive, taken out of the op,
