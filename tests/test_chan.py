@@ -714,8 +714,10 @@ def test_repr():
 def test_unbuffered_hand_offs_while_other_processes_take_the_cores():
     """On a busy machine an unbuffered hand-off to a thread that just
     blocked wakes it with the GIL released (core/spin.rs,
-    partner_runs_first): every value still arrives once, in order, both
-    when the sender finds the receiver parked and the other way round."""
+    partner_runs_first), and the woken thread moves onto its waker's CPU
+    (move_next_to): every value still arrives once, in order, both when
+    the sender finds the receiver parked and the other way round, and
+    each thread's CPU affinity is what it was."""
     import os
     import subprocess
     import sys
@@ -733,16 +735,21 @@ def test_unbuffered_hand_offs_while_other_processes_take_the_cores():
         n = 5_000
         ping, pong = Chan(), Chan()
         replies = []
+        affinity = os.sched_getaffinity(0)
+        ponger_affinity = Chan(1)
 
         def ponger():
             for _ in range(n):
                 pong.send(ping.recv() + 1)
+            ponger_affinity.send(os.sched_getaffinity(0))
 
         go(ponger)
         for i in range(n):
             ping.send(i)
             replies.append(pong.recv(timeout=30))
         assert replies == [i + 1 for i in range(n)]
+        assert os.sched_getaffinity(0) == affinity
+        assert ponger_affinity.recv(timeout=30) == affinity
 
         # One way only: the two find each other parked in either order.
         values = Chan()

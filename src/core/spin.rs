@@ -256,6 +256,97 @@ pub(crate) fn partner_runs_first<W: Wakeable, T>(d: &Deferred<W, T>) -> bool {
     d.wakes_threads_waiting_within(EXCHANGE)
 }
 
+/// The CPU the calling thread runs on, where the platform says (Linux:
+/// `sched_getcpu`, which glibc answers from user space).
+pub(crate) fn current_cpu() -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        nix::sched::sched_getcpu()
+            .ok()
+            .and_then(|c| u32::try_from(c).ok())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// How often one thread may move next to the partner that woke it
+/// ([`move_next_to`]): the bound on what the moves cost if the scheduler
+/// keeps parting the two.
+const MOVE_AT_MOST_EVERY: Duration = Duration::from_millis(10);
+
+/// Called by a thread that an exchange's partner woke from CPU `cpu`
+/// (see [`partner_runs_first`]; only on a busy verdict): if this thread
+/// runs on another CPU, it moves onto the partner's, at most once per
+/// [`MOVE_AT_MOST_EVERY`]. True if it moved.
+///
+/// Why: with the cores taken by other processes, the two threads of an
+/// exchange on different CPUs each share a CPU with a busy process, and a
+/// futex wake then waits for the other CPU's busy process to give way:
+/// 74-83 µs per round trip of thread ping-pong, against 9-14 µs for the
+/// two on one CPU (benches/PROFILES.md, "Loaded thread ping-pong's
+/// tail"). The kernel moves a woken thread next to its waker for a pipe's
+/// or a socket's wake-up (a "sync" wake-up), not for a futex's, and its
+/// load balancing keeps the split placement, which looks balanced. So the
+/// woken thread moves itself: it narrows its CPU affinity to the partner's
+/// CPU (which migrates it there at once) and sets it back to what it was,
+/// so that it stays where it now runs until the scheduler moves it again.
+/// A thread whose affinity excludes the partner's CPU does not move. The
+/// two calls leave the affinity as they found it; one set by another
+/// thread in between would be lost (no thread of ours does that).
+/// Linux only; elsewhere a no-op.
+pub(crate) fn move_next_to(cpu: u32) -> bool {
+    thread_local! {
+        static LAST_MOVE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+    }
+    if current_cpu().is_none_or(|here| here == cpu) {
+        return false;
+    }
+    let now = Instant::now();
+    if LAST_MOVE
+        .get()
+        .is_some_and(|last| now - last < MOVE_AT_MOST_EVERY)
+    {
+        return false;
+    }
+    LAST_MOVE.set(Some(now));
+    move_to(cpu)
+}
+
+#[cfg(target_os = "linux")]
+fn move_to(cpu: u32) -> bool {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    use nix::unistd::Pid;
+    let me = Pid::from_raw(0);
+    let Ok(own) = sched_getaffinity(me) else {
+        return false;
+    };
+    let cpu = cpu as usize;
+    if !own.is_set(cpu).unwrap_or(false) {
+        return false;
+    }
+    let mut there = CpuSet::new();
+    if there.set(cpu).is_err() || sched_setaffinity(me, &there).is_err() {
+        return false;
+    }
+    // Back to the thread's own set, which holds `cpu` (the thread's cpuset
+    // can only have shrunk since: then to what the kernel allows).
+    if sched_setaffinity(me, &own).is_err() {
+        let mut all = CpuSet::new();
+        for c in 0..CpuSet::count() {
+            let _ = all.set(c);
+        }
+        let _ = sched_setaffinity(me, &all);
+    }
+    true
+}
+
+#[cfg(not(target_os = "linux"))]
+fn move_to(_cpu: u32) -> bool {
+    false
+}
+
 /// Called by a goroutine thread that blocked and started a thread to take
 /// its place in the pool (see pool.rs): on a busy machine, it yields up
 /// to [`YIELDS`] times while `starting()` (the new thread has not begun
@@ -391,6 +482,64 @@ mod tests {
             Some(past)
         ));
         assert!(calls.get() <= 2);
+    }
+
+    /// The CPUs the calling thread may run on.
+    #[cfg(target_os = "linux")]
+    fn allowed() -> Vec<u32> {
+        use nix::sched::{CpuSet, sched_getaffinity};
+        let own = sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+        (0..CpuSet::count())
+            .filter(|&c| own.is_set(c).unwrap())
+            .map(|c| c as u32)
+            .collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_woken_thread_moves_to_its_partners_cpu_and_keeps_its_affinity() {
+        // A fresh thread each: the bound on moves is per thread.
+        std::thread::spawn(|| {
+            let cpus = allowed();
+            let here = current_cpu().unwrap();
+            assert!(cpus.contains(&here));
+            // Where it already runs: nothing to do.
+            assert!(!move_next_to(here));
+            let Some(&other) = cpus.iter().find(|&&c| c != here) else {
+                return; // one CPU: nowhere to move
+            };
+            assert!(move_next_to(other));
+            assert_eq!(allowed(), cpus, "the affinity is restored");
+            // A second move within the bound is refused, wherever the
+            // thread runs now.
+            assert!(!move_next_to(here));
+            assert_eq!(allowed(), cpus);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_thread_never_moves_outside_its_affinity() {
+        use nix::sched::{CpuSet, sched_setaffinity};
+        std::thread::spawn(|| {
+            let cpus = allowed();
+            let here = current_cpu().unwrap();
+            let Some(&other) = cpus.iter().find(|&&c| c != here) else {
+                return;
+            };
+            let mut only_here = CpuSet::new();
+            only_here.set(here as usize).unwrap();
+            sched_setaffinity(nix::unistd::Pid::from_raw(0), &only_here).unwrap();
+            assert!(!move_next_to(other));
+            assert_eq!(allowed(), vec![here]);
+            assert_eq!(current_cpu(), Some(here));
+            // Nor to a CPU number past any CPU set.
+            assert!(!move_next_to(u32::MAX - 1));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -27,7 +27,7 @@
 use super::shim::{Arc, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::Release};
 use std::time::{Duration, Instant};
 
 // Fork bookkeeping. These are plain std atomics even under loom: they only
@@ -157,7 +157,15 @@ pub struct Waiter<R> {
     /// while the machine is taken to be busy (`spin::exchange_stamp`);
     /// None otherwise and for waiters that call back.
     since: Option<Instant>,
+    /// The CPU of the thread that woke this one in an exchange on a busy
+    /// machine ([`Deferred::wake_now_from_here`]), [`NO_CPU`] otherwise:
+    /// where the woken thread should run (`spin::move_next_to`). A plain
+    /// std atomic also under loom: the models never move a thread.
+    woken_from: AtomicU32,
 }
+
+/// [`Waiter::woken_from`]'s "no CPU".
+const NO_CPU: u32 = u32::MAX;
 
 impl<R> Waiter<R> {
     /// A new waiter in the waiting state, belonging to the calling thread
@@ -182,6 +190,7 @@ impl<R> Waiter<R> {
             generation: GENERATION.load(Relaxed),
             thread: thread_token(),
             since,
+            woken_from: AtomicU32::new(NO_CPU),
         })
     }
 
@@ -277,6 +286,8 @@ impl<R> Waiter<R> {
         }
         loop {
             if let Some(r) = self.take() {
+                #[cfg(not(loom))]
+                self.join_partner();
                 return Some(r);
             }
             match deadline {
@@ -289,6 +300,17 @@ impl<R> Waiter<R> {
                     std::thread::park_timeout(deadline - now);
                 }
             }
+        }
+    }
+
+    /// After a sleep that an exchange's partner ended: run on the partner's
+    /// CPU if it woke this thread from another (`spin::move_next_to` says
+    /// why and when).
+    #[cfg(not(loom))]
+    fn join_partner(&self) {
+        let cpu = self.woken_from.load(Relaxed);
+        if cpu != NO_CPU {
+            super::spin::move_next_to(cpu);
         }
     }
 
@@ -336,6 +358,8 @@ pub trait Wakeable {
     fn thread_waiting_since(&self) -> Option<Instant> {
         None
     }
+    /// Tells it the CPU that wakes it (before [`Wakeable::wake_up`]).
+    fn woken_from(&self, _cpu: u32) {}
 }
 
 impl<R> Wakeable for Waiter<R> {
@@ -344,6 +368,11 @@ impl<R> Wakeable for Waiter<R> {
     }
     fn thread_waiting_since(&self) -> Option<Instant> {
         self.since
+    }
+    fn woken_from(&self, cpu: u32) {
+        if let Wake::Thread(_) = self.wake {
+            self.woken_from.store(cpu, Relaxed);
+        }
     }
 }
 
@@ -375,6 +404,19 @@ impl<W: Wakeable, T> Deferred<W, T> {
                 w.thread_waiting_since()
                     .is_some_and(|since| since.elapsed() < within)
             })
+    }
+    /// Does the wakes now, each woken thread told the CPU that wakes it:
+    /// for an exchange whose partner should run first
+    /// (`spin::partner_runs_first`), which then runs next to the waker
+    /// (`spin::move_next_to`).
+    pub fn wake_now_from_here(&mut self) {
+        #[cfg(not(loom))]
+        if let Some(cpu) = super::spin::current_cpu() {
+            for w in &self.wakes {
+                w.woken_from(cpu);
+            }
+        }
+        self.wake_now();
     }
     /// Does the wakes now, not at drop (the values are still dropped then).
     pub fn wake_now(&mut self) {
@@ -528,19 +570,35 @@ mod tests {
         assert!(d.wakes_threads_waiting_within(hour));
         std::thread::sleep(Duration::from_millis(2));
         assert!(!d.wakes_threads_waiting_within(Duration::from_millis(1)));
+        // Woken as an exchange's partner, a thread's waiter is told the
+        // waker's CPU (where it then runs: spin::move_next_to).
+        let thread_waiter = Waiter::<u32>::made(Wake::Thread(std::thread::current()), None);
+        let mut from_here: Defer<u32> = Deferred::new();
+        from_here.wake(thread_waiter.clone());
+        from_here.wake_now_from_here();
+        assert!(!from_here.has_wakes());
+        let cpu = thread_waiter.woken_from.load(Relaxed);
+        // (The thread may have moved since: only where it ran is known.)
+        assert_eq!(cpu != NO_CPU, super::super::spin::current_cpu().is_some());
+        std::thread::park_timeout(Duration::ZERO); // the unpark it left
         // A thread's waiter made on an idle machine carries no stamp.
         let mut idle: Defer<u32> = Deferred::new();
         idle.wake(Waiter::made(Wake::Thread(std::thread::current()), None));
         assert!(!idle.wakes_threads_waiting_within(hour));
         // A waiter that calls back (an event loop's) is never one.
-        let (w, woken) = counting();
-        d.wake(w);
+        let (w_cb, woken) = counting();
+        d.wake(w_cb.clone());
         assert!(!d.wakes_threads_waiting_within(hour));
-        d.wake_now();
+        d.wake_now_from_here();
         assert!(!d.has_wakes());
         assert_eq!(woken.load(Ordering::SeqCst), 1);
         drop(d);
         assert_eq!(woken.load(Ordering::SeqCst), 1, "woken again at drop");
+        assert_eq!(
+            w_cb.woken_from.load(Relaxed),
+            NO_CPU,
+            "a callback is told no CPU"
+        );
         std::thread::park_timeout(Duration::ZERO); // the unpark it left
     }
 }

@@ -660,7 +660,7 @@ fn may_hand_off(c: &core::Chan<Value>) -> bool {
 /// asked between completing the partner and releasing the GIL.
 fn hand_off(py: Python<'_>, mut d: ChanDefer<Value>) {
     if crate::core::spin::partner_runs_first(&d) {
-        py.detach(|| d.wake_now());
+        py.detach(|| d.wake_now_from_here());
     }
     // The rest (values to drop) with the GIL held.
     drop(d);
