@@ -278,8 +278,9 @@ const MOVE_AT_MOST_EVERY: Duration = Duration::from_millis(10);
 
 /// Called by a thread that an exchange's partner woke from CPU `cpu`
 /// (see [`partner_runs_first`]; only on a busy verdict): if this thread
-/// runs on another CPU, it moves onto the partner's, at most once per
-/// [`MOVE_AT_MOST_EVERY`]. True if it moved.
+/// runs on another CPU, it moves onto the partner's. It tries at most once
+/// per [`MOVE_AT_MOST_EVERY`] (a try its affinity refuses counts too).
+/// True if it moved.
 ///
 /// Why: with the cores taken by other processes, the two threads of an
 /// exchange on different CPUs each share a CPU with a busy process, and a
@@ -543,8 +544,11 @@ mod tests {
             assert!(!move_next_to(other));
             assert_eq!(allowed(), vec![here]);
             assert_eq!(current_cpu(), Some(here));
-            // Nor to a CPU number past any CPU set.
-            assert!(!move_next_to(u32::MAX - 1));
+            // Nor to a CPU number past any CPU set. (`move_to` itself: the
+            // refusal above counts against the bound, so `move_next_to`
+            // would refuse anything now.)
+            assert!(!move_to(u32::MAX - 1));
+            assert_eq!(allowed(), vec![here]);
         })
         .join()
         .unwrap();
